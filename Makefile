@@ -1,0 +1,103 @@
+# bikewatch: `make all` runs the compose stack, `make test` runs the tests; both install what
+# they need. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+API_URL ?= http://localhost:8080
+PROMETHEUS_URL ?= http://localhost:9090
+# Debian packages for promtool and the native stack (--no-install-recommends: no daemons).
+APT_PACKAGES := prometheus prometheus-node-exporter prometheus-alertmanager wrk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help all stop install system-deps generate check gen-check lint fmt test train api \
+	bench evaluation traffic drift-report fire-alert local local-stop diff preview
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(STAMP) ## create .venv with the project and its dev tools
+
+system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager and wrk if missing
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+generate: $(STAMP) ## write everything under generated/ (the only way those files change)
+	$(PY) -m bikewatch.generate
+
+preview: generate ## render dashboard layouts to generated/previews/*.svg (part of generate)
+
+gen-check: $(STAMP) ## fail when generated/ is stale, missing files, or has untracked files
+	$(PY) -m bikewatch.generate --check
+	@untracked=$$(git ls-files --others --exclude-standard generated/ 2>/dev/null); \
+	if [ -n "$$untracked" ]; then echo "generated files not committed:"; echo "$$untracked"; \
+	  echo "run: git add generated/"; exit 1; fi
+
+lint: $(STAMP) ## ruff (lint and format check), mypy, and the dashboard/rule lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+fmt: $(STAMP) ## format the sources
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: $(STAMP) system-deps ## run the test suite (installs what it needs)
+	$(PY) -m pytest -q
+
+check: lint gen-check test ## lint, generated-is-current, tests: run before every commit
+
+train: $(STAMP) ## train the model once on the January 2011 reference window
+	$(PY) -m api.train
+
+api: $(STAMP) ## run the API alone under uvicorn on :8080 (trains first if needed)
+	@[ -f artifacts/model.joblib ] || $(PY) -m api.train
+	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8080
+
+bench: $(STAMP) system-deps ## benchmarks: /predict vs a bare app, /evaluate, generate
+	$(PY) tests/bench/run.py
+
+evaluation: $(STAMP) ## send the exam's three February weeks to $(API_URL)/evaluate
+	$(PY) -m api.clients.evaluation --url $(API_URL)
+
+traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE options)
+	$(PY) -m api.clients.traffic --url $(API_URL) $(if $(COUNT),--count $(COUNT)) \
+		$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) $(if $(RATE),--rate $(RATE))
+
+drift-report: $(STAMP) ## Evidently drift report, January reference vs February 2011, and decision
+	$(PY) -m api.evaluation.monitor
+
+fire-alert: $(STAMP) ## send a July batch to /evaluate and wait for the drift alert to fire
+	$(PY) -m api.clients.fire_alert --url $(API_URL) --prometheus $(PROMETHEUS_URL)
+
+all: gen-check ## the compose stack: generated/ current, model trained, docker compose up
+	docker compose run --rm train
+	docker compose up -d --build
+
+stop: ## stop the compose stack
+	docker compose down
+
+local: $(STAMP) system-deps ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
+	$(PY) -m bikewatch.local start
+
+local-stop: ## stop exactly what `make local` started
+	$(PY) -m bikewatch.local stop
+
+diff: $(STAMP) ## semantic diff of dashboards and rules against BASE (default: merge base)
+	$(PY) -m bikewatch.review diff $(if $(BASE),--base $(BASE))

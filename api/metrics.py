@@ -1,0 +1,393 @@
+"""Every Prometheus metric of bike-api, defined once: names are typed here and nowhere else.
+
+Dashboards and rules import the `MetricSpec` objects below (through `bikewatch.promql`), so a
+renamed metric is a one-line change that the generators, the lint and the tests all follow.
+
+Example:
+    >>> from prometheus_client import CollectorRegistry
+    >>> metrics = Metrics(CollectorRegistry())
+    >>> metrics.model_loaded.set(1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from api.config import FEATURES
+
+__all__ = [
+    "ALL_SPECS",
+    "API_ACTIVE_REQUESTS",
+    "API_ERRORS",
+    "API_REQUESTS",
+    "API_REQUEST_DURATION",
+    "DRIFT_FEATURES",
+    "MODEL_DRIFTED_FEATURES_RATIO",
+    "MODEL_DRIFT_DETECTED",
+    "MODEL_EVALUATIONS",
+    "MODEL_EVALUATION_DURATION",
+    "MODEL_EVALUATION_ROWS",
+    "MODEL_FEATURE_DRIFT_SCORE",
+    "MODEL_INFERENCE_DURATION",
+    "MODEL_INFO",
+    "MODEL_LAST_EVALUATION_TIMESTAMP",
+    "MODEL_LOADED",
+    "MODEL_MAE",
+    "MODEL_MAPE",
+    "MODEL_PREDICTED_RENTALS",
+    "MODEL_R2",
+    "MODEL_RETRAINING_DECISIONS",
+    "MODEL_RMSE",
+    "MetricSpec",
+    "Metrics",
+]
+
+Kind = Literal["counter", "gauge", "histogram"]
+# prometheus-client multiprocess aggregation for gauges (see its docs).
+MultiprocessMode = Literal[
+    "all",
+    "liveall",
+    "min",
+    "livemin",
+    "max",
+    "livemax",
+    "sum",
+    "livesum",
+    "mostrecent",
+    "livemostrecent",
+]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric's identity: the name as exposed, its type, labels and help text.
+
+    `name` is the exposition name (`api_requests_total`, not `api_requests`), which is what
+    PromQL selects; histogram series names derive from it (`bucket`, `sum`, `count`).
+    """
+
+    name: str
+    kind: Kind
+    documentation: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+    multiprocess_mode: MultiprocessMode = "livesum"
+    # Every value each label can take, where the set is closed: documents the cardinality bound
+    # and lets tests and dashboards enumerate series.
+    label_values: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    @property
+    def bucket(self) -> str:
+        return self._series("_bucket")
+
+    @property
+    def sum(self) -> str:
+        return self._series("_sum")
+
+    @property
+    def count(self) -> str:
+        return self._series("_count")
+
+    def _series(self, suffix: str) -> str:
+        if self.kind != "histogram":
+            raise TypeError(f"{self.name} is a {self.kind}, it has no {suffix} series")
+        return self.name + suffix
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        """Every series name this metric exposes."""
+        if self.kind == "histogram":
+            return (self.bucket, self.sum, self.count)
+        return (self.name,)
+
+
+# Latency of a request served from memory: most land in 1-20 ms, so the buckets are fine there
+# and coarse beyond 1 s, where only failures live.
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+# Walking 50 trees costs well under a millisecond; anything past 10 ms is a regression.
+INFERENCE_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.00075,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+)
+# Hourly rentals in the UCI data range 1-977; January 2011 peaks near 250.
+PREDICTION_BUCKETS = (
+    10.0,
+    25.0,
+    50.0,
+    75.0,
+    100.0,
+    150.0,
+    200.0,
+    300.0,
+    400.0,
+    500.0,
+    600.0,
+    800.0,
+    1000.0,
+)
+# An Evidently report of up to a few thousand rows takes 0.1-5 s.
+EVALUATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+# The per-feature drift gauge has exactly one series per model input: 11, bounded.
+DRIFT_FEATURES = FEATURES
+
+API_REQUESTS = MetricSpec(
+    "api_requests_total",
+    "counter",
+    "HTTP requests served, by route template, method and status code.",
+    ("endpoint", "method", "status_code"),
+)
+API_REQUEST_DURATION = MetricSpec(
+    "api_request_duration_seconds",
+    "histogram",
+    "HTTP request latency in seconds, by route template, method and status code.",
+    ("endpoint", "method", "status_code"),
+    LATENCY_BUCKETS,
+)
+API_ACTIVE_REQUESTS = MetricSpec(
+    "api_active_requests",
+    "gauge",
+    "HTTP requests in flight.",
+    multiprocess_mode="livesum",
+)
+API_ERRORS = MetricSpec(
+    "api_errors_total",
+    "counter",
+    "Failed requests by route template and error type.",
+    ("endpoint", "error_type"),
+    label_values={
+        "error_type": (
+            "validation",
+            "payload_too_large",
+            "not_found",
+            "method_not_allowed",
+            "model_not_loaded",
+            "busy",
+            "client_error",
+            "internal",
+        )
+    },
+)
+MODEL_LOADED = MetricSpec(
+    "model_loaded",
+    "gauge",
+    "1 when the model artifact is loaded and /predict can answer.",
+    multiprocess_mode="livemin",
+)
+MODEL_INFO = MetricSpec(
+    "model_info",
+    "gauge",
+    "Always 1; labels describe the loaded model.",
+    ("version", "trained_from", "trained_to"),
+    multiprocess_mode="livemax",
+)
+MODEL_INFERENCE_DURATION = MetricSpec(
+    "model_inference_duration_seconds",
+    "histogram",
+    "Time spent in the model for one prediction, in seconds.",
+    (),
+    INFERENCE_BUCKETS,
+)
+MODEL_PREDICTED_RENTALS = MetricSpec(
+    "model_predicted_rentals",
+    "histogram",
+    "Distribution of predicted hourly rentals (cnt) returned by /predict.",
+    (),
+    PREDICTION_BUCKETS,
+)
+MODEL_RMSE = MetricSpec(
+    "model_rmse_score",
+    "gauge",
+    "RMSE of the latest evaluation, in rentals per hour.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_MAE = MetricSpec(
+    "model_mae_score",
+    "gauge",
+    "MAE of the latest evaluation, in rentals per hour.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_R2 = MetricSpec(
+    "model_r2_score",
+    "gauge",
+    "R2 of the latest evaluation.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_MAPE = MetricSpec(
+    "model_mape_score",
+    "gauge",
+    "MAPE of the latest evaluation, in percent.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_DRIFTED_FEATURES_RATIO = MetricSpec(
+    "model_drifted_features_ratio",
+    "gauge",
+    "Share of the 11 input features drifted in the latest evaluation (0-1).",
+    multiprocess_mode="mostrecent",
+)
+MODEL_DRIFT_DETECTED = MetricSpec(
+    "model_drift_detected",
+    "gauge",
+    "1 when the latest evaluation's drifted share reached the drift threshold.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_FEATURE_DRIFT_SCORE = MetricSpec(
+    "model_feature_drift_score",
+    "gauge",
+    "Per-feature drift score of the latest evaluation (Evidently's drift statistic).",
+    ("feature",),
+    multiprocess_mode="mostrecent",
+    label_values={"feature": DRIFT_FEATURES},
+)
+MODEL_EVALUATION_ROWS = MetricSpec(
+    "model_evaluation_rows",
+    "gauge",
+    "Rows in the latest evaluation.",
+    multiprocess_mode="mostrecent",
+)
+MODEL_LAST_EVALUATION_TIMESTAMP = MetricSpec(
+    "model_last_evaluation_timestamp_seconds",
+    "gauge",
+    "Unix time of the latest successful evaluation.",
+    multiprocess_mode="max",
+)
+MODEL_EVALUATIONS = MetricSpec(
+    "model_evaluations_total",
+    "counter",
+    "Evaluations requested, by outcome.",
+    ("outcome",),
+    label_values={"outcome": ("success", "rejected", "busy", "failed")},
+)
+MODEL_EVALUATION_DURATION = MetricSpec(
+    "model_evaluation_duration_seconds",
+    "histogram",
+    "Time to predict and build the Evidently report for one evaluation, in seconds.",
+    (),
+    EVALUATION_BUCKETS,
+)
+MODEL_RETRAINING_DECISIONS = MetricSpec(
+    "model_retraining_decisions_total",
+    "counter",
+    "Retraining decisions taken on alerts (simulated: nothing is retrained).",
+    ("decision", "reason"),
+    label_values={
+        "decision": ("RETRAINING_TRIGGERED", "NO_ACTION"),
+        "reason": ("data_drift", "model_quality", "resolved", "other_alert"),
+    },
+)
+
+ALL_SPECS: tuple[MetricSpec, ...] = (
+    API_REQUESTS,
+    API_REQUEST_DURATION,
+    API_ACTIVE_REQUESTS,
+    API_ERRORS,
+    MODEL_LOADED,
+    MODEL_INFO,
+    MODEL_INFERENCE_DURATION,
+    MODEL_PREDICTED_RENTALS,
+    MODEL_RMSE,
+    MODEL_MAE,
+    MODEL_R2,
+    MODEL_MAPE,
+    MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_DRIFT_DETECTED,
+    MODEL_FEATURE_DRIFT_SCORE,
+    MODEL_EVALUATION_ROWS,
+    MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_EVALUATIONS,
+    MODEL_EVALUATION_DURATION,
+    MODEL_RETRAINING_DECISIONS,
+)
+
+
+def _counter(spec: MetricSpec, registry: CollectorRegistry) -> Counter:
+    assert spec.kind == "counter", spec.name
+    # prometheus-client appends `_total` itself.
+    return Counter(
+        spec.name.removesuffix("_total"), spec.documentation, spec.labels, registry=registry
+    )
+
+
+def _gauge(spec: MetricSpec, registry: CollectorRegistry) -> Gauge:
+    assert spec.kind == "gauge", spec.name
+    return Gauge(
+        spec.name,
+        spec.documentation,
+        spec.labels,
+        registry=registry,
+        multiprocess_mode=spec.multiprocess_mode,
+    )
+
+
+def _histogram(spec: MetricSpec, registry: CollectorRegistry) -> Histogram:
+    assert spec.kind == "histogram", spec.name
+    return Histogram(
+        spec.name, spec.documentation, spec.labels, registry=registry, buckets=spec.buckets
+    )
+
+
+class Metrics:
+    """The live metric objects of one API process, registered on an injectable registry.
+
+    Example:
+        >>> from prometheus_client import CollectorRegistry, generate_latest
+        >>> m = Metrics(CollectorRegistry())
+        >>> m.api_requests.labels("/predict", "POST", "200").inc()
+        >>> b"api_requests_total" in generate_latest(m.registry)
+        True
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        r = registry
+        self.api_requests = _counter(API_REQUESTS, r)
+        self.api_request_duration = _histogram(API_REQUEST_DURATION, r)
+        self.api_active_requests = _gauge(API_ACTIVE_REQUESTS, r)
+        self.api_errors = _counter(API_ERRORS, r)
+        self.model_loaded = _gauge(MODEL_LOADED, r)
+        self.model_info = _gauge(MODEL_INFO, r)
+        self.model_inference_duration = _histogram(MODEL_INFERENCE_DURATION, r)
+        self.model_predicted_rentals = _histogram(MODEL_PREDICTED_RENTALS, r)
+        self.model_rmse = _gauge(MODEL_RMSE, r)
+        self.model_mae = _gauge(MODEL_MAE, r)
+        self.model_r2 = _gauge(MODEL_R2, r)
+        self.model_mape = _gauge(MODEL_MAPE, r)
+        self.model_drifted_features_ratio = _gauge(MODEL_DRIFTED_FEATURES_RATIO, r)
+        self.model_drift_detected = _gauge(MODEL_DRIFT_DETECTED, r)
+        self.model_feature_drift_score = _gauge(MODEL_FEATURE_DRIFT_SCORE, r)
+        self.model_evaluation_rows = _gauge(MODEL_EVALUATION_ROWS, r)
+        self.model_last_evaluation_timestamp = _gauge(MODEL_LAST_EVALUATION_TIMESTAMP, r)
+        self.model_evaluations = _counter(MODEL_EVALUATIONS, r)
+        self.model_evaluation_duration = _histogram(MODEL_EVALUATION_DURATION, r)
+        self.model_retraining_decisions = _counter(MODEL_RETRAINING_DECISIONS, r)

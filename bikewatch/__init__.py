@@ -1,0 +1,1 @@
+"""bikewatch's build side: shared PromQL helpers, config, and the `generated/` compiler."""
