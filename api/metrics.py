@@ -16,7 +16,7 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from api.config import FEATURES
+from api.features import FEATURES
 
 __all__ = [
     "ALL_SPECS",

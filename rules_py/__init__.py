@@ -1,0 +1,1 @@
+"""The alerting and recording rules of bikewatch, as code: see `dsl`, the areas and `compiler`."""

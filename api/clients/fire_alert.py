@@ -1,0 +1,125 @@
+"""`make fire-alert`: send the July batch to /evaluate, then wait for the drift alerts to fire.
+
+The batch is real data of another season, so the drift share and RMSE gauges move because the
+model's inputs and errors changed, not because anything set them by hand. Prometheus then has
+to scrape the gauges and hold them past each rule's `for:` before the alerts fire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from api.clients.batches import SHIFTED_PERIOD, api_url
+from api.clients.evaluation import print_result
+from api.clients.shifted import send_shifted
+from api.data import DataError
+from rules_py.names import BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_RMSE_HIGH
+
+__all__ = ["WAITED_FOR", "firing_alerts", "main"]
+
+# The drift alert is the one the drill is about; the RMSE alert shows the drift hurt the model.
+WAITED_FOR = (BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_RMSE_HIGH)
+DEFAULT_PROMETHEUS_URL = "http://localhost:9090"
+# Scrape (15 s) + rule evaluation (15 s) + `for: 1m`, with room for a slow machine.
+DEFAULT_TIMEOUT_SECONDS = 300.0
+POLL_SECONDS = 5.0
+# A concurrent evaluation answers 429; retry a few times rather than give up.
+BUSY_RETRIES = 10
+BUSY_WAIT_SECONDS = 3.0
+
+
+def firing_alerts(prometheus_url: str, client: httpx.Client) -> dict[str, list[dict[str, Any]]]:
+    """Alerts Prometheus reports, by name (each with its state, labels and annotations)."""
+    response = client.get(f"{prometheus_url}/api/v1/alerts", timeout=10.0)
+    response.raise_for_status()
+    alerts: dict[str, list[dict[str, Any]]] = {}
+    for alert in response.json()["data"]["alerts"]:
+        alerts.setdefault(alert["labels"].get("alertname", "?"), []).append(alert)
+    return alerts
+
+
+def _describe(alert: dict[str, Any]) -> str:
+    annotations = alert.get("annotations", {})
+    text = annotations.get("description") or annotations.get("summary") or ""
+    return f"{alert['state']} since {alert.get('activeAt', '?')}: {text}".strip()
+
+
+def _evaluate(url: str, source: str | None) -> bool:
+    name = SHIFTED_PERIOD[0]
+    for _ in range(BUSY_RETRIES):
+        response = send_shifted(url, source)
+        if response.status_code != 429:
+            return print_result(name, response)
+        print(f"  - API busy with another evaluation, retrying in {BUSY_WAIT_SECONDS:.0f} s")
+        time.sleep(BUSY_WAIT_SECONDS)
+    print("  - FAILED: the API stayed busy")
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m api.clients.fire_alert",
+        description=__doc__,
+        epilog="exit status: 0 when both alerts fire, 1 on timeout or error",
+    )
+    parser.add_argument("--url", help="API base URL (default: $API_URL or http://localhost:8080)")
+    parser.add_argument(
+        "--prometheus",
+        default=os.environ.get("PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL),
+        help="Prometheus base URL (default: $PROMETHEUS_URL or %(default)s)",
+    )
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    parser.add_argument("--source", help="dataset (default: BIKE_SHARING_SOURCE)")
+    args = parser.parse_args(argv)
+    url, prometheus = api_url(args.url), args.prometheus.rstrip("/")
+    name, start, end = SHIFTED_PERIOD
+    print(f"--- 1. Sending the shifted batch {name} ({start} to {end}) to {url}/evaluate ---")
+    try:
+        if not _evaluate(url, args.source):
+            return 1
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"error: {exc!r}: is the API running at {url}?", file=sys.stderr)
+        return 1
+    print(f"\n--- 2. Waiting up to {args.timeout:.0f} s for {', '.join(WAITED_FOR)} ---")
+    deadline = time.monotonic() + args.timeout
+    seen: dict[str, str] = {}
+    with httpx.Client() as client:
+        while True:
+            try:
+                alerts = firing_alerts(prometheus, client)
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                print(f"  prometheus not answering ({exc!r}), retrying")
+                alerts = {}
+            for alert_name in WAITED_FOR:
+                states = sorted({a["state"] for a in alerts.get(alert_name, [])}) or ["inactive"]
+                if seen.get(alert_name) != ",".join(states):
+                    seen[alert_name] = ",".join(states)
+                    print(f"  {alert_name}: {seen[alert_name]}")
+            firing = {
+                n: [a for a in alerts.get(n, []) if a["state"] == "firing"] for n in WAITED_FOR
+            }
+            if all(firing.values()):
+                print("\nFired:")
+                for alert_name, instances in firing.items():
+                    for alert in instances:
+                        print(f"  {alert_name} ({alert['labels'].get('severity', '?')}):")
+                        print(f"    {_describe(alert)}")
+                return 0
+            if time.monotonic() >= deadline:
+                missing = [n for n, a in firing.items() if not a]
+                print(f"\nTimeout: not firing after {args.timeout:.0f} s: {', '.join(missing)}")
+                return 1
+            time.sleep(POLL_SECONDS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

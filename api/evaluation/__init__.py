@@ -1,0 +1,1 @@
+"""Model evaluation: Evidently reports (regression quality, data drift) and the drift monitor."""

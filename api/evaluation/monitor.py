@@ -1,0 +1,210 @@
+"""The drift monitor: reference vs current period, Evidently reports, and a retraining decision.
+
+`python -m api.evaluation.monitor` (`make drift-report`) compares two date ranges of the UCI
+data (default: the January 2011 reference window vs February 2011), writes the HTML and JSON
+reports, and decides RETRAINING_TRIGGERED when the share of drifted input features reaches the
+threshold, else NO_ACTION. Retraining is simulated: the decision is printed, nothing is launched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from api.config import FEATURES, REFERENCE_END, REFERENCE_START, TARGET, get_settings
+from api.data import DataError, load_hourly
+from api.evaluation.result import PREDICTION, EvaluationResult
+from api.model import ModelBundle, ModelNotAvailable, load_bundle
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_NO_ACTION",
+    "EXIT_RETRAINING",
+    "NO_ACTION",
+    "RETRAINING_TRIGGERED",
+    "Decision",
+    "decide",
+    "main",
+]
+
+NO_ACTION = "NO_ACTION"
+RETRAINING_TRIGGERED = "RETRAINING_TRIGGERED"
+# Exit codes: scripts branch on the decision without parsing the output.
+EXIT_NO_ACTION = 0
+EXIT_ERROR = 1
+# 2 is argparse's usage error.
+EXIT_RETRAINING = 3
+DEFAULT_CURRENT = ("2011-02-01", "2011-02-28")
+
+EPILOG = f"""\
+exit status:
+  {EXIT_NO_ACTION}  NO_ACTION: drift share below the threshold
+  {EXIT_RETRAINING}  RETRAINING_TRIGGERED: drift share at or above the threshold (simulated: no
+     retraining is launched)
+  {EXIT_ERROR}  the data, model or report could not be read or written
+  2  bad arguments
+
+The last line always reads:
+  [Evidently] report_html=PATH report_json=PATH drift_share=0.xx -> DECISION NO_ACTION|...
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The monitor's verdict on one pair of periods."""
+
+    action: str
+    drift_share: float
+    threshold: float
+    target_drift: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_RETRAINING if self.action == RETRAINING_TRIGGERED else EXIT_NO_ACTION
+
+    @property
+    def reason(self) -> str:
+        op = ">=" if self.action == RETRAINING_TRIGGERED else "<"
+        return f"drift share {self.drift_share:.2f} {op} threshold {self.threshold:.2f}"
+
+
+def target_drift(reference: pd.DataFrame, current: pd.DataFrame) -> float:
+    """|mean cnt current - mean cnt reference| / mean cnt reference."""
+    base = float(reference[TARGET].mean())
+    return abs(float(current[TARGET].mean()) - base) / base if base else float("inf")
+
+
+def decide(
+    result: EvaluationResult, reference: pd.DataFrame, current: pd.DataFrame, threshold: float
+) -> Decision:
+    """RETRAINING_TRIGGERED when the drifted share reaches `threshold`, else NO_ACTION."""
+    action = RETRAINING_TRIGGERED if result.drift_share >= threshold else NO_ACTION
+    return Decision(action, result.drift_share, threshold, target_drift(reference, current))
+
+
+def _period(frame: pd.DataFrame, start: str, end: str, what: str) -> pd.DataFrame:
+    try:
+        first, last = pd.Timestamp(start), pd.Timestamp(end)
+    except ValueError as exc:
+        raise DataError(f"{what}: not a date: {exc}") from None
+    if first > last:
+        raise DataError(f"{what}: start {start} is after end {end}")
+    # String slicing keeps whole days: an end of 2011-02-28 includes its 23:00 row.
+    rows = frame.loc[start:end]
+    if len(rows) < 2:
+        raise DataError(f"{what} {start} -> {end} has {len(rows)} rows of data, need at least 2")
+    return rows
+
+
+def _with_predictions(frame: pd.DataFrame, bundle: ModelBundle | None) -> pd.DataFrame:
+    table = frame[[*FEATURES, TARGET]].copy()
+    if bundle is not None:
+        table[PREDICTION] = bundle.predict(table[list(FEATURES)].to_numpy(dtype="float64"))
+    return table
+
+
+def _parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m api.evaluation.monitor",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--reference-start", default=REFERENCE_START)
+    parser.add_argument("--reference-end", default=REFERENCE_END)
+    parser.add_argument("--current-start", default=DEFAULT_CURRENT[0])
+    parser.add_argument("--current-end", default=DEFAULT_CURRENT[1])
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=settings.drift_share_threshold,
+        help="drift share that triggers retraining (default: DRIFT_SHARE_THRESHOLD, %(default)s)",
+    )
+    parser.add_argument("--reports-dir", type=Path, default=settings.reports_dir)
+    parser.add_argument("--keep", type=int, default=settings.reports_keep)
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=settings.model_dir,
+        help="adds RMSE/MAE/R2/MAPE when a trained model is there (default: %(default)s)",
+    )
+    parser.add_argument("--source", default=None, help="dataset (default: BIKE_SHARING_SOURCE)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not 0 < args.threshold <= 1:
+        _parser().error("--threshold must be in (0, 1]")
+    if args.keep < 1:
+        _parser().error("--keep must be at least 1")
+    try:
+        hourly = load_hourly(args.source)
+        reference = _period(hourly, args.reference_start, args.reference_end, "reference")
+        current = _period(hourly, args.current_start, args.current_end, "current")
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        bundle: ModelBundle | None = load_bundle(args.model_dir)
+    except ModelNotAvailable as exc:
+        print(f"[monitor] no model, drift only: {exc}")
+        bundle = None
+    # Evidently takes seconds to import: only once the arguments and data are known good.
+    from api.evaluation import reports
+
+    print(
+        f"[monitor] reference {args.reference_start} -> {args.reference_end} "
+        f"({len(reference)} rows) vs current {args.current_start} -> {args.current_end} "
+        f"({len(current)} rows)"
+    )
+    try:
+        result = reports.evaluate(
+            reports.Reference(_with_predictions(reference, bundle)),
+            _with_predictions(current, bundle),
+            drift_share_threshold=args.threshold,
+            reports_dir=args.reports_dir,
+            label=f"monitor-{current.index[0]:%Y%m%d}-{current.index[-1]:%Y%m%d}",
+            keep=args.keep,
+        )
+    except (reports.ReportError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    decision = decide(result, reference, current, args.threshold)
+    if result.rmse is not None and bundle is not None:
+        r2 = "undefined" if result.r2 is None else f"{result.r2:.3f}"
+        print(
+            f"[monitor] model {bundle.version}: RMSE {result.rmse:.2f}, MAE {result.mae:.2f}, "
+            f"R2 {r2}, MAPE {result.mape:.1f} %"
+        )
+    scores = ", ".join(f"{f}={s:.3f}" for f, s in result.feature_drift_scores.items())
+    print(f"[monitor] feature drift scores: {scores}")
+    drifted = ", ".join(result.drifted_features) or "none"
+    print(
+        f"[monitor] drifted features ({len(result.drifted_features)} of {len(FEATURES)}): {drifted}"
+    )
+    print(
+        f"[monitor] target drift: mean cnt {reference[TARGET].mean():.1f} -> "
+        f"{current[TARGET].mean():.1f} ({decision.target_drift:.1%} of the reference mean)"
+    )
+    if decision.action == RETRAINING_TRIGGERED:
+        print(
+            f"[monitor] {RETRAINING_TRIGGERED}: {decision.reason}. Simulated: no retraining "
+            f"job was launched; run `make train` on newer data to retrain."
+        )
+    else:
+        print(f"[monitor] {NO_ACTION}: {decision.reason}")
+    print(
+        f"[Evidently] report_html={result.html_path} report_json={result.json_path} "
+        f"drift_share={result.drift_share:.2f} -> DECISION {decision.action}"
+    )
+    return decision.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""bike-api: builds the FastAPI app (middleware, routers, lifespan); `app` is what uvicorn runs."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from api.config import REFERENCE_END, REFERENCE_START, Settings, get_settings
+from api.metrics import Metrics
+from api.middleware import RequestMetricsMiddleware
+from api.model import ModelNotAvailable, load_bundle
+from api.routers import alerts, evaluate, health, metrics, predict
+
+__all__ = ["app", "create_app"]
+
+log = logging.getLogger("api")
+
+
+def _package_version() -> str:
+    try:
+        return version("bikewatch")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model once; without one the API still serves /health, /ready and /metrics."""
+    settings: Settings = app.state.settings
+    app_metrics: Metrics = app.state.metrics
+    try:
+        bundle = load_bundle(settings.model_dir)
+    except ModelNotAvailable as exc:
+        log.warning("starting without a model: %s", exc)
+        app.state.model_error = str(exc)
+        app_metrics.model_loaded.set(0)
+    else:
+        app.state.bundle = bundle
+        app_metrics.model_loaded.set(1)
+        app_metrics.model_info.labels(bundle.version, REFERENCE_START, REFERENCE_END).set(1)
+    # Everything loaded so far lives as long as the process: frozen, full garbage collections
+    # stop rescanning it (~60 us per /predict request, measured with tests/bench/run.py).
+    gc.freeze()
+    yield
+    app.state.bundle = None
+    folder = metrics.multiprocess_dir()
+    if folder is not None:
+        # Drops this worker's live gauges (active requests, model_loaded) from the sums.
+        prometheus_multiprocess.mark_process_dead(os.getpid(), folder)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 listing each bad field with the rule it broke (and without echoing the input)."""
+    assert isinstance(exc, RequestValidationError)
+    problems: list[dict[str, Any]] = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        rule = error.get("type")
+        # A JSON syntax error's loc is a character position, not a field.
+        field = "body" if rule == "json_invalid" else ".".join(loc[1:2] or loc) or "body"
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        problems.append({"field": field, "loc": loc, "rule": rule, "msg": message})
+    message = "; ".join(f"{p['field']}: {p['msg']}" for p in problems)
+    return JSONResponse({"detail": problems, "message": message}, status_code=422)
+
+
+def create_app(
+    settings: Settings | None = None, registry: CollectorRegistry | None = None
+) -> FastAPI:
+    """Build the API; nothing heavy happens here (the model loads in the lifespan)."""
+    settings = settings or get_settings()
+    # `_created` series double the exposition and no dashboard reads them.
+    disable_created_metrics()
+    app = FastAPI(
+        title="bike-api",
+        version=_package_version(),
+        description="Hourly bike rental predictions (UCI Bike Sharing), monitored by bikewatch.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics(registry if registry is not None else CollectorRegistry())
+    app.state.bundle = None
+    app.state.model_error = None
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # /predict first: routes are matched in order, and it is the route that carries load.
+    app.include_router(predict.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(alerts.router)
+    app.include_router(evaluate.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,118 @@
+"""The retraining decision taken on each Alertmanager alert, and a bounded log of the decisions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from api.metrics import Metrics
+from rules_py.names import BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_R2_LOW, BIKE_MODEL_RMSE_HIGH
+
+__all__ = [
+    "HISTORY_SIZE",
+    "Decision",
+    "DecisionLog",
+    "DecisionName",
+    "Reason",
+    "decide",
+]
+
+logger = logging.getLogger("bike-api.retraining")
+
+DecisionName = Literal["RETRAINING_TRIGGERED", "NO_ACTION"]
+Reason = Literal["data_drift", "model_quality", "resolved", "other_alert"]
+
+# The course's monitor flow retrains on data drift; quality alerts are recorded under their own
+# reason so the dashboard tells "the model misfits" from "the inputs moved".
+DATA_DRIFT_ALERTS = frozenset({BIKE_DATA_DRIFT_DETECTED})
+MODEL_QUALITY_ALERTS = frozenset({BIKE_MODEL_RMSE_HIGH, BIKE_MODEL_R2_LOW})
+# Enough to show the last drills on a dashboard or in a test; older decisions live in the logs
+# and in the counter, so memory stays bounded whatever Alertmanager sends.
+HISTORY_SIZE = 100
+# Alertmanager re-sends a firing alert on every group change and repeat interval; remembering
+# this many (fingerprint, startsAt, status) keys keeps one decision per alert occurrence.
+SEEN_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the API decided for one alert occurrence (the course's monitor-flow decision)."""
+
+    alertname: str
+    status: Literal["firing", "resolved"]
+    decision: DecisionName
+    reason: Reason
+    fingerprint: str
+    starts_at: datetime
+
+
+def decide(alertname: str, status: Literal["firing", "resolved"]) -> tuple[DecisionName, Reason]:
+    """Retrain on a firing data-drift alert; record everything else without acting.
+
+    A model-quality alert alone does not retrain: a high RMSE on a week of unusual weather is
+    noise until the inputs themselves have moved, which is what the drift alert measures.
+    """
+    if status == "resolved":
+        return "NO_ACTION", "resolved"
+    if alertname in DATA_DRIFT_ALERTS:
+        return "RETRAINING_TRIGGERED", "data_drift"
+    if alertname in MODEL_QUALITY_ALERTS:
+        return "NO_ACTION", "model_quality"
+    return "NO_ACTION", "other_alert"
+
+
+class DecisionLog:
+    """Records decisions once per alert occurrence: logged, counted, kept in a bounded history.
+
+    Example:
+        >>> from prometheus_client import CollectorRegistry
+        >>> log = DecisionLog(Metrics(CollectorRegistry()))
+        >>> log.history()
+        []
+    """
+
+    def __init__(self, metrics: Metrics, size: int = HISTORY_SIZE) -> None:
+        self._metrics = metrics
+        self._history: deque[Decision] = deque(maxlen=size)
+        self._seen: OrderedDict[tuple[str, datetime, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        alertname: str,
+        status: Literal["firing", "resolved"],
+        fingerprint: str,
+        starts_at: datetime,
+    ) -> Decision | None:
+        """The new decision, or None when this occurrence was already decided (a re-send)."""
+        key = (fingerprint, starts_at, status)
+        with self._lock:
+            if key in self._seen:
+                return None
+            self._seen[key] = None
+            while len(self._seen) > SEEN_SIZE:
+                self._seen.popitem(last=False)
+            decision, reason = decide(alertname, status)
+            entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)
+            self._history.append(entry)
+        self._metrics.model_retraining_decisions.labels(decision=decision, reason=reason).inc()
+        if decision == "RETRAINING_TRIGGERED":
+            # Simulated, as in the course's monitor flow: say so clearly and launch nothing.
+            logger.warning(
+                "%s: alert %s is %s -> RETRAINING_TRIGGERED (simulated, nothing launched)",
+                reason,
+                alertname,
+                status,
+            )
+        else:
+            logger.info("%s: alert %s is %s -> NO_ACTION", reason, alertname, status)
+        return entry
+
+    def history(self) -> list[Decision]:
+        """Recorded decisions, oldest first."""
+        with self._lock:
+            return list(self._history)

@@ -1,0 +1,278 @@
+"""POST /evaluate: score a labelled batch against the January reference with Evidently."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from api.config import FEATURES, TARGET
+from api.deps import BundleDep, MetricsDep, SettingsDep
+from api.evaluation.result import PREDICTION, EvaluationResult
+from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
+from api.metrics import DRIFT_FEATURES, Metrics
+from api.schemas import BikeSharingInput
+
+__all__ = ["EvaluationRecord", "EvaluationReportOutput", "router"]
+
+log = logging.getLogger("api.evaluation")
+
+# Labels of model_evaluations_total{outcome}.
+SUCCESS, REJECTED, BUSY, FAILED = "success", "rejected", "busy", "failed"
+# An hour of one city's bike system: UCI's busiest hour has 977 rentals.
+MAX_CNT = 100_000
+MAX_PERIOD_NAME = 100
+# A batch of broken rows would otherwise answer with one entry per bad field of every row.
+MAX_LISTED_ERRORS = 20
+BUSY_DETAIL = "an evaluation is already running (one at a time): retry when it is done"
+
+
+class EvaluationRecord(BikeSharingInput):
+    """One labelled hour: the 11 features, `dteday` and the true rentals `cnt`.
+
+    Other keys of hour.csv (`instant`, `yr`, `casual`, `registered`) are accepted and ignored.
+    """
+
+    cnt: Annotated[
+        int, Field(strict=True, ge=0, le=MAX_CNT, description="true rentals in that hour")
+    ]
+
+
+class EvaluationReportOutput(BaseModel):
+    """The exam's EvaluationReportOutput, plus the drift details and where the report is."""
+
+    message: str
+    rmse: float | None = Field(description="None when undefined for the batch")
+    mape: float | None = Field(description="percent")
+    mae: float | None
+    r2score: float | None = Field(description="None for a batch whose cnt is constant")
+    drift_detected: bool = Field(description="drift_share >= DRIFT_SHARE_THRESHOLD")
+    evaluated_items: int
+    drift_share: float = Field(description="share of the 11 input features that drifted")
+    drift_share_threshold: float
+    drifted_features: list[str]
+    feature_drift_scores: dict[str, float]
+    report_html: str | None
+    report_json: str | None
+
+
+_records = TypeAdapter(list[EvaluationRecord])
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Spawn the evaluation child once the model is loaded; stop it on shutdown."""
+    worker = EvaluationWorker()
+    bundle = app.state.bundle
+    # Without a model /evaluate answers 503 until a restart, so there is nothing to warm.
+    if bundle is not None:
+        worker.start(bundle.reference_path)
+    app.state.evaluation_worker = worker
+    try:
+        yield
+    finally:
+        worker.stop()
+        app.state.evaluation_worker = None
+
+
+router = APIRouter(tags=["model"], lifespan=_lifespan)
+
+
+def _refuse(request: Request, metrics: Metrics, outcome: str, status: int, detail: str) -> None:
+    metrics.model_evaluations.labels(outcome).inc()
+    request.state.error_type = "busy" if outcome == BUSY else "payload_too_large"
+    raise HTTPException(status_code=status, detail=detail)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """("data", 3, "cnt") -> "data[3].cnt": names the record and the field in one string."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _validate(
+    payload: Any, metrics: Metrics, max_rows: int, request: Request
+) -> tuple[str, list[EvaluationRecord]]:
+    """The period name and records, or 413/422 naming the record index and the field."""
+    errors: list[dict[str, Any]] = []
+    if not isinstance(payload, dict):
+        errors.append({"type": "dict_type", "loc": ("body",), "msg": "must be a JSON object"})
+        metrics.model_evaluations.labels(REJECTED).inc()
+        raise RequestValidationError(errors)
+    data = payload.get("data")
+    if isinstance(data, list) and len(data) > max_rows:
+        _refuse(
+            request,
+            metrics,
+            REJECTED,
+            413,
+            f"data: {len(data)} records, at most {max_rows} per evaluation (MAX_EVALUATION_ROWS)",
+        )
+    name = payload.get("evaluation_period_name", "unnamed")
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_PERIOD_NAME:
+        errors.append(
+            {
+                "type": "string_type",
+                "loc": ("body", "evaluation_period_name"),
+                "msg": f"must be a string of 1-{MAX_PERIOD_NAME} characters",
+            }
+        )
+    records: list[EvaluationRecord] = []
+    if data is None:
+        errors.append({"type": "missing", "loc": ("body", "data"), "msg": "Field required"})
+    elif not isinstance(data, list) or not data:
+        errors.append(
+            {"type": "list_type", "loc": ("body", "data"), "msg": "must be a non-empty list"}
+        )
+    else:
+        try:
+            records = _records.validate_python(data)
+        except ValidationError as exc:
+            found = exc.errors(include_url=False, include_context=False, include_input=False)
+            for error in found[:MAX_LISTED_ERRORS]:
+                errors.append(
+                    {
+                        "type": error["type"],
+                        "loc": ("body", _field(("data", *error["loc"]))),
+                        "msg": error["msg"],
+                    }
+                )
+            if len(found) > MAX_LISTED_ERRORS:
+                errors.append(
+                    {
+                        "type": "too_many_errors",
+                        "loc": ("body", "data"),
+                        "msg": f"{len(found) - MAX_LISTED_ERRORS} more errors not listed",
+                    }
+                )
+    if errors:
+        metrics.model_evaluations.labels(REJECTED).inc()
+        raise RequestValidationError(errors)
+    return name, records
+
+
+def _gauge_value(value: float | None) -> float:
+    # NaN, not a stale number: the last batch left this score undefined.
+    return math.nan if value is None else value
+
+
+def _publish(metrics: Metrics, result: EvaluationResult) -> None:
+    metrics.model_rmse.set(_gauge_value(result.rmse))
+    metrics.model_mae.set(_gauge_value(result.mae))
+    metrics.model_r2.set(_gauge_value(result.r2))
+    metrics.model_mape.set(_gauge_value(result.mape))
+    metrics.model_drifted_features_ratio.set(result.drift_share)
+    metrics.model_drift_detected.set(1 if result.drift_detected else 0)
+    for feature in DRIFT_FEATURES:
+        score = result.feature_drift_scores.get(feature)
+        metrics.model_feature_drift_score.labels(feature).set(_gauge_value(score))
+    metrics.model_evaluation_rows.set(result.rows)
+    metrics.model_last_evaluation_timestamp.set(time.time())
+
+
+def _message(name: str, result: EvaluationResult, threshold: float) -> str:
+    drifted = len(result.drifted_features)
+    verdict = "detected" if result.drift_detected else "not detected"
+    rmse = "undefined" if result.rmse is None else f"{result.rmse:.2f}"
+    return (
+        f"Evaluation of '{name}' done on {result.rows} rows: RMSE {rmse}; data drift {verdict} "
+        f"({drifted} of {len(FEATURES)} features drifted, share {result.drift_share:.2f} "
+        f"{'>=' if result.drift_detected else '<'} threshold {threshold:.2f})"
+    )
+
+
+@router.post(
+    "/evaluate",
+    response_model=EvaluationReportOutput,
+    responses={
+        413: {"description": "more records than MAX_EVALUATION_ROWS, or body over MAX_BODY_BYTES"},
+        422: {"description": "a record is invalid: the message names data[index].field"},
+        429: {"description": "an evaluation is already running: retry when it is done"},
+        503: {"description": "no model loaded (`make train`) or the evaluation worker failed"},
+    },
+)
+async def evaluate(
+    payload: Annotated[
+        Any,
+        Body(
+            description=(
+                '{"data": [records], "evaluation_period_name": "week1_february"}: each record '
+                "holds the 11 features, dteday (YYYY-MM-DD) and the true cnt, as the exam's "
+                "run_evaluation.py sends them"
+            )
+        ),
+    ],
+    request: Request,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    bundle: BundleDep,
+) -> EvaluationReportOutput:
+    """Predict the batch, report it against the reference (Evidently) and update the gauges.
+
+    One evaluation runs at a time, in a child process (the event loop and /predict never wait
+    on it); a request arriving meanwhile gets 429 at once rather than queueing.
+    """
+    worker: EvaluationWorker | None = getattr(request.app.state, "evaluation_worker", None)
+    if worker is None:
+        metrics.model_evaluations.labels(FAILED).inc()
+        raise HTTPException(status_code=503, detail="the evaluation worker is not running")
+    if worker.busy:
+        _refuse(request, metrics, BUSY, 429, BUSY_DETAIL)
+    name, records = _validate(payload, metrics, settings.max_evaluation_rows, request)
+    if not bundle.reference_path.is_file():
+        metrics.model_evaluations.labels(FAILED).inc()
+        request.state.error_type = "model_not_loaded"
+        raise HTTPException(
+            status_code=503, detail=f"no reference at {bundle.reference_path}: run `make train`"
+        )
+    start = time.perf_counter()
+    table = np.array([(*r.features(), r.cnt) for r in records], dtype=np.float64)
+    current = pd.DataFrame(table, columns=[*FEATURES, TARGET])
+    current[PREDICTION] = bundle.predict(table[:, : len(FEATURES)])
+    job = EvaluationJob(
+        current=current,
+        reference_path=bundle.reference_path,
+        drift_share_threshold=settings.drift_share_threshold,
+        reports_dir=settings.reports_dir,
+        reports_keep=settings.reports_keep,
+        label=name,
+    )
+    try:
+        result = await worker.run(job)
+    except WorkerBusy:
+        _refuse(request, metrics, BUSY, 429, BUSY_DETAIL)
+        raise
+    except EvaluationFailed as exc:
+        log.error("evaluation of %r failed: %s", name, exc)
+        metrics.model_evaluations.labels(FAILED).inc()
+        request.state.error_type = "internal"
+        raise HTTPException(status_code=503, detail=f"evaluation failed: {exc}") from None
+    metrics.model_evaluation_duration.observe(time.perf_counter() - start)
+    metrics.model_evaluations.labels(SUCCESS).inc()
+    _publish(metrics, result)
+    return EvaluationReportOutput(
+        message=_message(name, result, settings.drift_share_threshold),
+        rmse=result.rmse,
+        mape=result.mape,
+        mae=result.mae,
+        r2score=result.r2,
+        drift_detected=result.drift_detected,
+        evaluated_items=result.rows,
+        drift_share=result.drift_share,
+        drift_share_threshold=settings.drift_share_threshold,
+        drifted_features=list(result.drifted_features),
+        feature_drift_scores=result.feature_drift_scores,
+        report_html=str(result.html_path) if result.html_path else None,
+        report_json=str(result.json_path) if result.json_path else None,
+    )

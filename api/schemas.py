@@ -1,0 +1,107 @@
+"""Request and response bodies of /predict: the exam's BikeSharingInput and PredictionOutput."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = ["BikeSharingInput", "PredictionOutput"]
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _number(value: Any) -> Any:
+    # Lax pydantic would turn "0.5" and true into numbers; a client sending them has a bug.
+    if isinstance(value, bool | str):
+        raise ValueError(f"must be a JSON number, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _iso_date(value: str) -> str:
+    if not _DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"must be a real calendar date YYYY-MM-DD ({exc})") from None
+    return value
+
+
+_NUMBER = BeforeValidator(_number)
+# UCI normalises these to [0, 1] (divided by their maximum); outside it is not UCI data.
+# Integer fields take integral floats (3.0), as lax pydantic allows; 3.5 fails "not an integer".
+Ratio = Annotated[float, Field(ge=0.0, le=1.0), _NUMBER]
+
+
+class BikeSharingInput(BaseModel):
+    """One hour of UCI features, as the exam's client sends them to /predict."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dteday": "2011-01-01",
+                    "temp": 0.24,
+                    "atemp": 0.2879,
+                    "hum": 0.81,
+                    "windspeed": 0.0,
+                    "mnth": 1,
+                    "hr": 0,
+                    "weekday": 6,
+                    "season": 1,
+                    "holiday": 0,
+                    "workingday": 0,
+                    "weathersit": 1,
+                }
+            ]
+        }
+    )
+
+    dteday: Annotated[str, AfterValidator(_iso_date), Field(description="date, YYYY-MM-DD")]
+    temp: Annotated[Ratio, Field(description="normalised temperature (t / 41 C)")]
+    atemp: Annotated[Ratio, Field(description="normalised feeling temperature (t / 50 C)")]
+    hum: Annotated[Ratio, Field(description="normalised humidity (h / 100)")]
+    windspeed: Annotated[Ratio, Field(description="normalised wind speed (w / 67)")]
+    mnth: Annotated[int, Field(ge=1, le=12, description="month, 1-12"), _NUMBER]
+    hr: Annotated[int, Field(ge=0, le=23, description="hour of the day, 0-23"), _NUMBER]
+    weekday: Annotated[int, Field(ge=0, le=6, description="day of the week, 0 = Sunday"), _NUMBER]
+    season: Annotated[
+        int, Field(ge=1, le=4, description="1 winter, 2 spring, 3 summer, 4 fall"), _NUMBER
+    ]
+    holiday: Annotated[int, Field(ge=0, le=1, description="1 on a public holiday"), _NUMBER]
+    workingday: Annotated[
+        int,
+        Field(ge=0, le=1, description="1 on a working day (neither weekend nor holiday)"),
+        _NUMBER,
+    ]
+    weathersit: Annotated[
+        int, Field(ge=1, le=4, description="1 clear ... 4 heavy rain, snow"), _NUMBER
+    ]
+
+    def features(self) -> tuple[float, ...]:
+        """The 11 model inputs in FEATURES order."""
+        return (
+            self.temp,
+            self.atemp,
+            self.hum,
+            self.windspeed,
+            self.mnth,
+            self.hr,
+            self.weekday,
+            self.season,
+            self.holiday,
+            self.workingday,
+            self.weathersit,
+        )
+
+
+class PredictionOutput(BaseModel):
+    """Predicted rentals for the hour described by the input."""
+
+    predicted_count: float

@@ -1,0 +1,317 @@
+"""POST /evaluate: the exam's payload, gauges, the bad-input table, one evaluation at a time."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, generate_latest
+
+from api.clients.batches import SHIFTED_PERIOD, WEEKLY_PERIODS, evaluation_payload
+from api.config import FEATURES, Settings
+from api.data import load_hourly
+from api.main import create_app
+from api.metrics import (
+    DRIFT_FEATURES,
+    MODEL_DRIFT_DETECTED,
+    MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_EVALUATION_ROWS,
+    MODEL_EVALUATIONS,
+    MODEL_FEATURE_DRIFT_SCORE,
+    MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_MAE,
+    MODEL_MAPE,
+    MODEL_R2,
+    MODEL_RMSE,
+)
+
+MAX_ROWS = 1000
+
+
+@pytest.fixture(scope="module")
+def hourly(dataset_source: str) -> pd.DataFrame:
+    return load_hourly(dataset_source)
+
+
+@pytest.fixture(scope="module")
+def week1(hourly: pd.DataFrame) -> dict[str, Any]:
+    return evaluation_payload(hourly, "week1_february", *WEEKLY_PERIODS["week1_february"])
+
+
+@pytest.fixture(scope="module")
+def july(hourly: pd.DataFrame) -> dict[str, Any]:
+    name, start, end = SHIFTED_PERIOD
+    return evaluation_payload(hourly, name, start, end)
+
+
+@pytest.fixture(scope="module")
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture(scope="module")
+def app(
+    model_dir: Path,
+    dataset_source: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    registry: CollectorRegistry,
+) -> FastAPI:
+    """One app for the module: its evaluation worker imports Evidently once (~7 s)."""
+    folder = tmp_path_factory.mktemp("evaluate")
+    settings = Settings(
+        bike_sharing_source=dataset_source,
+        model_dir=model_dir,
+        data_dir=folder / "data",
+        reports_dir=folder / "reports",
+        reports_keep=2,
+        max_evaluation_rows=MAX_ROWS,
+    )
+    return create_app(settings, registry=registry)
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels)
+    assert value is not None, f"{name}{labels} not exposed"
+    return value
+
+
+def _outcomes(registry: CollectorRegistry) -> dict[str, float]:
+    return {
+        o: registry.get_sample_value(MODEL_EVALUATIONS.name, {"outcome": o}) or 0.0
+        for o in MODEL_EVALUATIONS.label_values["outcome"]
+    }
+
+
+def test_the_exams_week1_payload_is_evaluated_and_published(
+    client: TestClient, registry: CollectorRegistry, week1: dict[str, Any], app: FastAPI
+) -> None:
+    # The exam's records plus columns of hour.csv it may carry: accepted and ignored.
+    records = [
+        {**r, "instant": i, "yr": 0, "casual": 1, "registered": 2}
+        for i, r in enumerate(week1["data"])
+    ]
+    response = client.post("/evaluate", json={**week1, "data": records})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["evaluated_items"] == len(records) == 235
+    for key in ("rmse", "mape", "mae", "r2score", "drift_share"):
+        assert math.isfinite(body[key]), key
+    assert body["drift_detected"] is False
+    assert "week1_february" in body["message"] and "not detected" in body["message"]
+    assert set(body["drifted_features"]) <= set(FEATURES)
+    assert set(body["feature_drift_scores"]) == set(FEATURES)
+    assert Path(body["report_html"]).is_file() and Path(body["report_json"]).is_file()
+
+    assert _value(registry, MODEL_RMSE.name) == pytest.approx(body["rmse"])
+    assert _value(registry, MODEL_MAE.name) == pytest.approx(body["mae"])
+    assert _value(registry, MODEL_R2.name) == pytest.approx(body["r2score"])
+    assert _value(registry, MODEL_MAPE.name) == pytest.approx(body["mape"])
+    assert _value(registry, MODEL_DRIFTED_FEATURES_RATIO.name) == pytest.approx(body["drift_share"])
+    assert _value(registry, MODEL_DRIFT_DETECTED.name) == 0
+    assert _value(registry, MODEL_EVALUATION_ROWS.name) == 235
+    assert _value(registry, MODEL_LAST_EVALUATION_TIMESTAMP.name) > 0
+    for feature in DRIFT_FEATURES:
+        assert _value(registry, MODEL_FEATURE_DRIFT_SCORE.name, feature=feature) == pytest.approx(
+            body["feature_drift_scores"][feature]
+        )
+    # The period name is free text: it must not become a label.
+    assert b"week1_february" not in generate_latest(registry)
+
+
+def test_the_july_batch_drifts_and_fits_worse(
+    client: TestClient, registry: CollectorRegistry, week1: dict[str, Any], july: dict[str, Any]
+) -> None:
+    first = client.post("/evaluate", json=week1).json()
+    response = client.post("/evaluate", json=july)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["drift_detected"] is True
+    assert body["drift_share"] > first["drift_share"]
+    assert body["rmse"] > first["rmse"]
+    assert _value(registry, MODEL_DRIFT_DETECTED.name) == 1
+    assert _value(registry, MODEL_RMSE.name) == pytest.approx(body["rmse"])
+    # reports_keep=2: older pairs were pruned.
+    reports = {
+        Path(body["report_html"]).parent / n for n in os.listdir(Path(body["report_html"]).parent)
+    }
+    assert len(reports) == 4
+
+
+def _record(**changes: Any) -> dict[str, Any]:
+    good = {
+        "dteday": "2011-02-14",
+        "temp": 0.22,
+        "atemp": 0.2273,
+        "hum": 0.55,
+        "windspeed": 0.2836,
+        "mnth": 2,
+        "hr": 8,
+        "weekday": 1,
+        "season": 1,
+        "holiday": 0,
+        "workingday": 1,
+        "weathersit": 1,
+        "cnt": 120,
+    }
+    return {k: v for k, v in {**good, **changes}.items() if v is not ...}
+
+
+def _body(*records: Any) -> str:
+    return json.dumps({"data": list(records), "evaluation_period_name": "bad"})
+
+
+# (case id, raw body, field the answer must name)
+BAD_INPUTS: list[tuple[str, str, str]] = [
+    ("empty data", json.dumps({"data": [], "evaluation_period_name": "x"}), "data"),
+    ("no data key", json.dumps({"evaluation_period_name": "x"}), "data"),
+    ("data not a list", json.dumps({"data": {"cnt": 1}}), "data"),
+    ("body not an object", json.dumps([_record()]), "body"),
+    ("body not JSON", '{"data": [', "body"),
+    ("record not an object", _body(_record(), 42), "data[1]"),
+    ("missing cnt", _body(_record(), _record(cnt=...)), "data[1].cnt"),
+    ("missing a feature", _body(_record(hum=...)), "data[0].hum"),
+    ("temp above 1", _body(_record(), _record(), _record(temp=1.5)), "data[2].temp"),
+    ("hour 24", _body(_record(hr=24)), "data[0].hr"),
+    ("season 0", _body(_record(season=0)), "data[0].season"),
+    ("negative cnt", _body(_record(cnt=-1)), "data[0].cnt"),
+    ("fractional cnt", _body(_record(cnt=1.5)), "data[0].cnt"),
+    ("cnt as a string", _body(_record(cnt="12")), "data[0].cnt"),
+    ("windspeed not numeric", _body(_record(windspeed="abc")), "data[0].windspeed"),
+    ("NaN atemp", _body(_record()).replace('"atemp": 0.2273', '"atemp": NaN'), "data[0].atemp"),
+    ("Infinity temp", _body(_record()).replace('"temp": 0.22', '"temp": Infinity'), "data[0].temp"),
+    ("null weathersit", _body(_record(weathersit=None)), "data[0].weathersit"),
+    ("bad date", _body(_record(dteday="2011-02-30")), "data[0].dteday"),
+    (
+        "period name not a string",
+        json.dumps({"data": [_record()], "evaluation_period_name": 7}),
+        "evaluation_period_name",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"), [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS]
+)
+def test_bad_input_is_a_422_naming_the_record_and_field(
+    client: TestClient, registry: CollectorRegistry, body: str, field: str
+) -> None:
+    before = _outcomes(registry)
+    response = client.post("/evaluate", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    problems = response.json()["detail"]
+    assert field in [p["field"] for p in problems], problems
+    assert field in response.json()["message"]
+    after = _outcomes(registry)
+    assert after["success"] == before["success"]
+    if field != "body" or "not an object" in body:
+        assert after["rejected"] >= before["rejected"]
+
+
+def test_many_bad_records_list_the_first_errors_and_count_the_rest(client: TestClient) -> None:
+    response = client.post("/evaluate", json={"data": [_record(cnt=...)] * 30})
+    assert response.status_code == 422
+    fields = [p["field"] for p in response.json()["detail"]]
+    assert fields[:2] == ["data[0].cnt", "data[1].cnt"]
+    assert len(fields) == 21
+    assert "10 more errors not listed" in response.json()["message"]
+
+
+def test_more_rows_than_the_cap_is_a_413(client: TestClient, registry: CollectorRegistry) -> None:
+    before = _outcomes(registry)["rejected"]
+    response = client.post("/evaluate", json={"data": [_record()] * (MAX_ROWS + 1)})
+    assert response.status_code == 413
+    assert "MAX_EVALUATION_ROWS" in response.json()["detail"]
+    assert _outcomes(registry)["rejected"] == before + 1
+
+
+def test_a_second_evaluation_gets_429_while_predict_keeps_answering(
+    client: TestClient, app: FastAPI, registry: CollectorRegistry, week1: dict[str, Any]
+) -> None:
+    worker = app.state.evaluation_worker
+    pid = worker.pid
+    assert pid is not None
+    busy_before = _outcomes(registry)["busy"]
+    # A stopped child makes "the first evaluation is still running" certain, not a race.
+    os.kill(pid, signal.SIGSTOP)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        first = pool.submit(client.post, "/evaluate", json=week1)
+        while not worker.busy and not first.done():
+            time.sleep(0.01)
+        second = client.post("/evaluate", json=week1)
+        prediction = client.post(
+            "/predict", json={k: v for k, v in _record().items() if k != "cnt"}
+        )
+        still_running = worker.busy
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        pool.shutdown(wait=True)
+    assert second.status_code == 429
+    assert "already running" in second.json()["detail"]
+    assert prediction.status_code == 200
+    assert still_running
+    assert first.result().status_code == 200
+    assert _outcomes(registry)["busy"] == busy_before + 1
+
+
+def test_without_a_model_evaluate_is_a_503(
+    dataset_source: str, tmp_path: Path, week1: dict[str, Any]
+) -> None:
+    settings = Settings(
+        bike_sharing_source=dataset_source, model_dir=tmp_path / "none", reports_dir=tmp_path
+    )
+    with TestClient(create_app(settings, registry=CollectorRegistry())) as bare:
+        response = bare.post("/evaluate", json=week1)
+        assert bare.app.state.evaluation_worker.pid is None  # type: ignore[attr-defined]
+    assert response.status_code == 503
+    assert "make train" in response.json()["detail"]
+
+
+def test_the_worker_process_ends_with_the_app(settings: Settings) -> None:
+    app = create_app(settings, registry=CollectorRegistry())
+    with TestClient(app):
+        pid = app.state.evaluation_worker.pid
+        assert pid is not None
+        os.kill(pid, 0)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_an_unwritable_reports_folder_is_a_503_and_the_worker_survives(
+    client: TestClient,
+    app: FastAPI,
+    registry: CollectorRegistry,
+    week1: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    settings: Settings = app.state.settings
+    original = settings.reports_dir
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    failed_before = _outcomes(registry)["failed"]
+    settings.reports_dir = blocker
+    try:
+        response = client.post("/evaluate", json=week1)
+    finally:
+        settings.reports_dir = original
+    assert response.status_code == 503
+    assert "evaluation failed" in response.json()["detail"]
+    assert _outcomes(registry)["failed"] == failed_before + 1
+    assert client.post("/evaluate", json=week1).status_code == 200

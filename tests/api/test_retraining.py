@@ -1,0 +1,77 @@
+"""The retraining decision per alert, and the decision log's once-per-occurrence bounded record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from api.metrics import MODEL_RETRAINING_DECISIONS, Metrics
+from api.retraining import DecisionLog, decide
+from rules_py import names
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("alertname", "status", "expected"),
+    [
+        (names.BIKE_DATA_DRIFT_DETECTED, "firing", ("RETRAINING_TRIGGERED", "data_drift")),
+        (names.BIKE_DATA_DRIFT_DETECTED, "resolved", ("NO_ACTION", "resolved")),
+        (names.BIKE_MODEL_RMSE_HIGH, "firing", ("NO_ACTION", "model_quality")),
+        (names.BIKE_MODEL_R2_LOW, "firing", ("NO_ACTION", "model_quality")),
+        (names.BIKE_API_DOWN, "firing", ("NO_ACTION", "other_alert")),
+        (names.BIKE_API_DOWN, "resolved", ("NO_ACTION", "resolved")),
+    ],
+)
+def test_only_a_firing_drift_alert_triggers_retraining(
+    alertname: str, status: str, expected: tuple[str, str]
+) -> None:
+    assert decide(alertname, status) == expected  # type: ignore[arg-type]
+
+
+def test_every_decision_stays_within_the_metrics_bounded_labels() -> None:
+    allowed = MODEL_RETRAINING_DECISIONS.label_values
+    for alertname in (*names.ALL_ALERTS, "SomeoneElsesAlert"):
+        for status in ("firing", "resolved"):
+            decision, reason = decide(alertname, status)  # type: ignore[arg-type]
+            assert decision in allowed["decision"]
+            assert reason in allowed["reason"]
+
+
+def _count(registry: CollectorRegistry, decision: str, reason: str) -> float:
+    value = registry.get_sample_value(
+        MODEL_RETRAINING_DECISIONS.name, {"decision": decision, "reason": reason}
+    )
+    return value or 0.0
+
+
+def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it() -> None:
+    registry = CollectorRegistry()
+    log = DecisionLog(Metrics(registry))
+    drift = names.BIKE_DATA_DRIFT_DETECTED
+    first = log.record(drift, "firing", "abc", T0)
+    assert first is not None and first.decision == "RETRAINING_TRIGGERED"
+    assert log.record(drift, "firing", "abc", T0) is None
+    assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 1
+    # The same alert resolving, then firing again later, are new occurrences.
+    assert log.record(drift, "resolved", "abc", T0) is not None
+    assert log.record(drift, "firing", "abc", T0 + timedelta(hours=1)) is not None
+    assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 2
+    assert _count(registry, "NO_ACTION", "resolved") == 1
+    assert [d.status for d in log.history()] == ["firing", "resolved", "firing"]
+
+
+def test_history_keeps_only_the_newest_decisions() -> None:
+    log = DecisionLog(Metrics(CollectorRegistry()), size=3)
+    for minute in range(5):
+        log.record(names.BIKE_API_DOWN, "firing", f"fp{minute}", T0 + timedelta(minutes=minute))
+    assert [d.fingerprint for d in log.history()] == ["fp2", "fp3", "fp4"]
+
+
+def test_a_retraining_decision_is_logged_as_simulated(caplog: pytest.LogCaptureFixture) -> None:
+    log = DecisionLog(Metrics(CollectorRegistry()))
+    with caplog.at_level("INFO", logger="bike-api.retraining"):
+        log.record(names.BIKE_DATA_DRIFT_DETECTED, "firing", "abc", T0)
+    assert "RETRAINING_TRIGGERED (simulated, nothing launched)" in caplog.text
