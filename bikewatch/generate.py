@@ -28,6 +28,7 @@ FIX_COMMAND = "make generate"
 PRODUCERS = (
     "bikewatch.dashboards:outputs",
     "rules_py.compiler:outputs",
+    "bikewatch.preview:outputs",
 )
 
 GENERATED_README = """\
@@ -82,6 +83,7 @@ def write(files: dict[str, str], out: Path = DEFAULT_OUT) -> None:
     """Replace `out` with exactly `files`, via a sibling temporary folder and a rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".generated-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; generated/ is read by the compose services
     try:
         for rel, text in files.items():
             target = tmp / rel

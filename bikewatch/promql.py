@@ -15,7 +15,19 @@ from collections.abc import Iterable
 
 from api.metrics import MetricSpec
 
-__all__ = ["RATE_INTERVAL", "histogram_quantile", "increase", "matchers", "rate", "sel", "sum_by"]
+__all__ = [
+    "RATE_INTERVAL",
+    "age",
+    "avg_by",
+    "histogram_quantile",
+    "increase",
+    "label_values",
+    "matchers",
+    "predict_linear",
+    "rate",
+    "sel",
+    "sum_by",
+]
 
 # Grafana's own interval: at least four scrapes, so rate() never sees fewer than two samples.
 RATE_INTERVAL = "$__rate_interval"
@@ -99,3 +111,29 @@ def histogram_quantile(
         raise TypeError(f"histogram_quantile of {metric.kind} {metric.name}")
     inner = rate(metric, series=metric.bucket, window=window, by=("le", *by), **labels)
     return f"histogram_quantile({q:g}, {inner})"
+
+
+def avg_by(expr: str, by: Iterable[str] = ()) -> str:
+    by = tuple(by)
+    return f"avg by ({', '.join(by)}) ({expr})" if by else f"avg({expr})"
+
+
+def predict_linear(metric: MetricSpec, *, window: str, seconds: float, **labels: str) -> str:
+    """Where a gauge will be `seconds` from now, extrapolating its trend over `window`."""
+    if metric.kind != "gauge":
+        raise TypeError(f"predict_linear() of {metric.kind} {metric.name}: only gauges")
+    return f"predict_linear({sel(metric, **labels)}[{window}], {seconds:g})"
+
+
+def age(metric: MetricSpec, **labels: str) -> str:
+    """Seconds since a Unix-timestamp gauge (`*_timestamp_seconds`)."""
+    if metric.kind != "gauge" or not metric.name.endswith("_timestamp_seconds"):
+        raise TypeError(f"age() of {metric.name}: only `*_timestamp_seconds` gauges")
+    return f"time() - {sel(metric, **labels)}"
+
+
+def label_values(metric: MetricSpec, label: str, **labels: str) -> str:
+    """A Grafana variable query: every value of `label` on the metric's series."""
+    if label not in (*metric.labels, "job", "instance"):
+        raise ValueError(f"{metric.name} has no label {label}")
+    return f"label_values({sel(metric, **labels)}, {label})"

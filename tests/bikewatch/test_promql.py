@@ -51,3 +51,29 @@ def test_rate_of_histogram_needs_a_series() -> None:
 def test_selector_refuses_foreign_series() -> None:
     with pytest.raises(ValueError, match="not a series"):
         promql.sel(API_REQUESTS, series=API_REQUEST_DURATION.bucket)
+
+
+def test_avg_by_and_predict_linear_and_age() -> None:
+    from api.metrics import MODEL_LAST_EVALUATION_TIMESTAMP
+    from bikewatch.node_exporter import FILESYSTEM_AVAIL_BYTES
+
+    assert promql.avg_by("x", ("job",)) == "avg by (job) (x)"
+    assert promql.predict_linear(FILESYSTEM_AVAIL_BYTES, window="6h", seconds=86400, job="n") == (
+        f'predict_linear({FILESYSTEM_AVAIL_BYTES.name}{{job="n"}}[6h], 86400)'
+    )
+    assert promql.age(MODEL_LAST_EVALUATION_TIMESTAMP) == (
+        f"time() - {MODEL_LAST_EVALUATION_TIMESTAMP.name}"
+    )
+    with pytest.raises(TypeError, match="only gauges"):
+        promql.predict_linear(API_REQUESTS, window="1h", seconds=60)
+    with pytest.raises(TypeError, match="timestamp"):
+        promql.age(API_ACTIVE_REQUESTS)
+
+
+def test_label_values_is_a_grafana_variable_query_on_an_existing_label() -> None:
+    assert promql.label_values(API_REQUESTS, "endpoint", job="bike-api") == (
+        f'label_values({API_REQUESTS.name}{{job="bike-api"}}, endpoint)'
+    )
+    assert promql.label_values(API_REQUESTS, "instance").endswith(", instance)")
+    with pytest.raises(ValueError, match="no label"):
+        promql.label_values(API_REQUESTS, "feature")

@@ -1,0 +1,307 @@
+"""Model Performance & Drift: evaluation scores, data drift, predictions, retraining decisions."""
+
+from __future__ import annotations
+
+from api.metrics import (
+    MODEL_DRIFT_DETECTED,
+    MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_EVALUATION_DURATION,
+    MODEL_EVALUATION_ROWS,
+    MODEL_EVALUATIONS,
+    MODEL_FEATURE_DRIFT_SCORE,
+    MODEL_INFERENCE_DURATION,
+    MODEL_INFO,
+    MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_LOADED,
+    MODEL_MAE,
+    MODEL_MAPE,
+    MODEL_PREDICTED_RENTALS,
+    MODEL_R2,
+    MODEL_RETRAINING_DECISIONS,
+    MODEL_RMSE,
+)
+from bikewatch import config, promql
+from bikewatch.grafana import (
+    WHOLE_RANGE,
+    Section,
+    Unit,
+    above,
+    bar_gauge,
+    below,
+    dashboard,
+    gauge,
+    query,
+    stat,
+    timeseries,
+    value_text,
+)
+
+JOB = config.API_JOB
+
+
+def _inference(q: float) -> str:
+    return promql.histogram_quantile(q, MODEL_INFERENCE_DURATION, job=JOB)
+
+
+dashboard = dashboard(
+    "Model Performance & Drift",
+    "How well the January-2011 model predicts hourly rentals on the data it is evaluated on, "
+    "whether its inputs drifted, and what the alert-driven retraining decided.",
+    [
+        Section(
+            "Latest evaluation",
+            [
+                stat(
+                    "RMSE",
+                    "Root mean squared error of the latest evaluation, in rentals per hour; "
+                    "red past the alert limit.",
+                    Unit.RENTALS_PER_HOUR,
+                    query(promql.sel(MODEL_RMSE, job=JOB)),
+                    thresholds=above(config.MODEL_RMSE_MAX),
+                    width=4,
+                ),
+                stat(
+                    "MAE",
+                    "Mean absolute error of the latest evaluation, in rentals per hour.",
+                    Unit.RENTALS_PER_HOUR,
+                    query(promql.sel(MODEL_MAE, job=JOB)),
+                    width=4,
+                ),
+                stat(
+                    "R²",
+                    "Share of the variance of hourly rentals the model explains (1 is perfect); "
+                    "red below the alert limit.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_R2, job=JOB)),
+                    thresholds=below(config.MODEL_R2_MIN),
+                    decimals=3,
+                    width=4,
+                ),
+                stat(
+                    "MAPE",
+                    "Mean absolute percentage error of the latest evaluation.",
+                    Unit.PERCENT,
+                    query(promql.sel(MODEL_MAPE, job=JOB)),
+                    width=4,
+                ),
+                stat(
+                    "Rows evaluated",
+                    "Labelled rows in the latest evaluation: scores from a handful of rows "
+                    "are noise.",
+                    Unit.COUNT,
+                    query(promql.sel(MODEL_EVALUATION_ROWS, job=JOB)),
+                    sparkline=False,
+                    width=4,
+                ),
+                stat(
+                    "Age of last evaluation",
+                    "Time since the latest successful evaluation; red when the feedback loop "
+                    "has been silent longer than the alert allows.",
+                    Unit.SECONDS,
+                    query(promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, job=JOB)),
+                    thresholds=above(config.EVALUATION_MAX_AGE_SECONDS),
+                    sparkline=False,
+                    width=4,
+                ),
+            ],
+        ),
+        Section(
+            "Scores over time",
+            [
+                timeseries(
+                    "RMSE and MAE",
+                    "Error of each evaluation, in rentals per hour; the dashed line is the RMSE "
+                    "alert limit. Each step is one POST /evaluate.",
+                    Unit.RENTALS_PER_HOUR,
+                    query(promql.sel(MODEL_RMSE, job=JOB), "RMSE"),
+                    query(promql.sel(MODEL_MAE, job=JOB), "MAE"),
+                    thresholds=above(config.MODEL_RMSE_MAX),
+                    width=8,
+                ),
+                timeseries(
+                    "R²",
+                    "Explained variance of each evaluation; the dashed line is the alert limit.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_R2, job=JOB), "R²"),
+                    thresholds=below(config.MODEL_R2_MIN),
+                    width=8,
+                ),
+                timeseries(
+                    "MAPE",
+                    "Mean absolute percentage error of each evaluation (inflated by the "
+                    "night hours, where true counts are tiny).",
+                    Unit.PERCENT,
+                    query(promql.sel(MODEL_MAPE, job=JOB), "MAPE"),
+                    width=8,
+                ),
+            ],
+        ),
+        Section(
+            "Data drift",
+            [
+                gauge(
+                    "Drifted feature share",
+                    "Share of the 11 input features whose distribution drifted from the "
+                    "January reference in the latest evaluation; the marker is the threshold "
+                    "at which drift is declared.",
+                    Unit.RATIO,
+                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB)),
+                    min_value=0,
+                    max_value=1,
+                    thresholds=above(config.DRIFT_SHARE_THRESHOLD),
+                ),
+                stat(
+                    "Drift detected",
+                    "Whether the latest evaluation's drifted share reached the threshold.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_DRIFT_DETECTED, job=JOB)),
+                    mappings=value_text({0: ("no drift", "green"), 1: ("drift", "red")}),
+                    sparkline=False,
+                    height=6,
+                ),
+                bar_gauge(
+                    "Drift score by feature",
+                    "Evidently's drift statistic per input feature in the latest evaluation "
+                    "(the test Evidently picked for that column); compare features with each "
+                    "other to see which inputs moved.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    height=6,
+                ),
+                timeseries(
+                    "Drifted feature share over time",
+                    "Drift share of each evaluation; the dashed line is the drift threshold.",
+                    Unit.RATIO,
+                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "drift share"),
+                    thresholds=above(config.DRIFT_SHARE_THRESHOLD),
+                    min_value=0,
+                    max_value=1,
+                ),
+                timeseries(
+                    "Drift score by feature over time",
+                    "Per-feature drift statistic of each evaluation.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                ),
+            ],
+        ),
+        Section(
+            "Predictions",
+            [
+                bar_gauge(
+                    "Predicted rentals distribution",
+                    "How many /predict answers fell in each bucket of predicted hourly "
+                    "rentals over the picked time range (upper bucket bound shown).",
+                    Unit.COUNT,
+                    query(
+                        promql.increase(
+                            MODEL_PREDICTED_RENTALS,
+                            series=MODEL_PREDICTED_RENTALS.bucket,
+                            by=("le",),
+                            window=WHOLE_RANGE,
+                            job=JOB,
+                        ),
+                        "{{le}}",
+                        instant=True,
+                        heatmap=True,
+                    ),
+                    vertical=True,
+                ),
+                timeseries(
+                    "Inference time p50 / p95 / p99",
+                    "Time spent in the model per prediction; the dashed line is the p95 alert "
+                    "limit.",
+                    Unit.SECONDS,
+                    query(_inference(0.5), "p50"),
+                    query(_inference(0.95), "p95"),
+                    query(_inference(0.99), "p99"),
+                    thresholds=above(config.INFERENCE_P95_MAX_SECONDS),
+                ),
+                timeseries(
+                    "Predictions per second",
+                    "Predictions served per second (one per /predict row).",
+                    Unit.OPS_PER_SECOND,
+                    query(
+                        promql.rate(
+                            MODEL_PREDICTED_RENTALS,
+                            series=MODEL_PREDICTED_RENTALS.count,
+                            by=(),
+                            job=JOB,
+                        ),
+                        "predictions",
+                    ),
+                ),
+                timeseries(
+                    "Evaluation duration p95",
+                    "95th percentile time to predict and build the Evidently report for one "
+                    "evaluation.",
+                    Unit.SECONDS,
+                    query(
+                        promql.histogram_quantile(0.95, MODEL_EVALUATION_DURATION, job=JOB), "p95"
+                    ),
+                ),
+            ],
+        ),
+        Section(
+            "Model and retraining",
+            [
+                stat(
+                    "Model loaded",
+                    "Whether the API has a model artifact loaded and /predict can answer.",
+                    Unit.NONE,
+                    query(promql.sel(MODEL_LOADED, job=JOB)),
+                    mappings=value_text({0: ("not loaded", "red"), 1: ("loaded", "green")}),
+                    sparkline=False,
+                ),
+                stat(
+                    "Model version",
+                    "The loaded model's version and its training window, as labels.",
+                    Unit.NONE,
+                    query(
+                        promql.sel(MODEL_INFO, job=JOB),
+                        "{{version}} ({{trained_from}} to {{trained_to}})",
+                        instant=True,
+                    ),
+                    show_name=True,
+                    sparkline=False,
+                    width=10,
+                ),
+                bar_gauge(
+                    "Evaluations by outcome",
+                    "POST /evaluate calls over the picked range, by outcome (success, "
+                    "rejected, busy, failed).",
+                    Unit.COUNT,
+                    query(
+                        promql.increase(
+                            MODEL_EVALUATIONS, by=("outcome",), window=WHOLE_RANGE, job=JOB
+                        ),
+                        "{{outcome}}",
+                        instant=True,
+                    ),
+                    width=8,
+                    height=4,
+                ),
+                bar_gauge(
+                    "Retraining decisions",
+                    "Decisions taken when Alertmanager called the webhook, over the picked "
+                    "range, by decision and reason (simulated: nothing is retrained). Empty "
+                    "until the first alert reaches the API.",
+                    Unit.COUNT,
+                    query(
+                        promql.increase(
+                            MODEL_RETRAINING_DECISIONS,
+                            by=("decision", "reason"),
+                            window=WHOLE_RANGE,
+                            job=JOB,
+                        ),
+                        "{{decision}} ({{reason}})",
+                        instant=True,
+                    ),
+                    width=24,
+                    height=6,
+                ),
+            ],
+        ),
+    ],
+    tags=["model"],
+)

@@ -1,0 +1,266 @@
+"""bike-api rules: request rate, error ratio and latency records, and the availability alerts."""
+
+from __future__ import annotations
+
+from api.metrics import API_ACTIVE_REQUESTS, API_REQUEST_DURATION, API_REQUESTS
+from bikewatch import config
+from bikewatch.node_exporter import UP
+from bikewatch.profiles import COMPOSE
+from bikewatch.promql import histogram_quantile, rate, sel
+from rules_py import names
+from rules_py.dsl import (
+    AlertingRule,
+    AlertTest,
+    Fired,
+    RecordingRule,
+    RecordTest,
+    RuleGroup,
+    Sample,
+    Series,
+    Threshold,
+    format_number,
+    record_name,
+)
+
+__all__ = [
+    "REQUEST_ERROR_RATE",
+    "REQUEST_ERROR_RATIO",
+    "REQUEST_LATENCY",
+    "REQUEST_LATENCY_BY_ENDPOINT",
+    "REQUEST_RATE",
+    "REQUEST_RATE_BY_ENDPOINT",
+    "groups",
+]
+
+W = config.RULE_WINDOW
+JOB = {"job": config.API_JOB}
+# Test series carry the labels Prometheus adds at scrape time in the compose stack.
+TARGET = {**JOB, "instance": COMPOSE.api}
+ERRORS = {**JOB, "status_code": "~" + config.API_ERROR_STATUS_REGEX}
+
+
+def _requests(status_code: str, per_minute: int) -> Series:
+    labels = {**TARGET, "endpoint": "/predict", "method": "POST", "status_code": status_code}
+    return Series(sel(API_REQUESTS, **labels), f"0+{per_minute}x20")
+
+
+def _latency_buckets(endpoint: str, le_all: str) -> tuple[Series, ...]:
+    """60 requests a minute to `endpoint`, none faster than 0.1 s and all within `le_all`."""
+    labels = {**TARGET, "endpoint": endpoint, "method": "POST", "status_code": "200"}
+    bucket = API_REQUEST_DURATION.bucket
+    return (
+        Series(sel(API_REQUEST_DURATION, bucket, le="0.1", **labels), "0x20"),
+        Series(sel(API_REQUEST_DURATION, bucket, le=le_all, **labels), "0+60x20"),
+        Series(sel(API_REQUEST_DURATION, bucket, le="+Inf", **labels), "0+60x20"),
+    )
+
+
+REQUEST_RATE = RecordingRule(
+    record_name("job", API_REQUESTS, f"rate{W}"),
+    rate(API_REQUESTS, by=("job",), window=W, **JOB),
+    tests=(
+        RecordTest(
+            "every status code counts",
+            (_requests("200", 540), _requests("500", 60)),
+            at=W,
+            samples=(Sample(JOB, 10),),
+        ),
+    ),
+)
+REQUEST_RATE_BY_ENDPOINT = RecordingRule(
+    record_name("job_endpoint", API_REQUESTS, f"rate{W}"),
+    rate(API_REQUESTS, by=("job", "endpoint"), window=W, **JOB),
+)
+REQUEST_ERROR_RATE = RecordingRule(
+    record_name("job", API_REQUESTS, f"rate{W}", suffix="_5xx"),
+    rate(API_REQUESTS, by=("job",), window=W, **ERRORS),
+)
+REQUEST_ERROR_RATIO = RecordingRule(
+    record_name("job", API_REQUESTS, f"ratio_rate{W}", suffix="_5xx"),
+    # `or ... * 0`: with no 5xx series yet the ratio is 0, not absent, so dashboards draw it.
+    f"({REQUEST_ERROR_RATE.sel()} or {REQUEST_RATE.sel()} * 0) / {REQUEST_RATE.sel()}",
+    tests=(
+        RecordTest(
+            "one request in ten failing",
+            (_requests("200", 540), _requests("500", 60)),
+            at=W,
+            samples=(Sample(JOB, 0.1),),
+        ),
+        RecordTest(
+            "0, not absent, before the first server error; 4xx are not server errors",
+            (_requests("200", 540), _requests("422", 60)),
+            at=W,
+            samples=(Sample(JOB, 0),),
+        ),
+    ),
+)
+# p50, p95 and p99 of the whole API: what the latency dashboard plots.
+REQUEST_LATENCY = {
+    q: RecordingRule(
+        record_name("job", API_REQUEST_DURATION, f"p{round(q * 100)}_{W}"),
+        histogram_quantile(q, API_REQUEST_DURATION, by=("job",), window=W, **JOB),
+    )
+    for q in (0.5, 0.95, 0.99)
+}
+REQUEST_LATENCY_BY_ENDPOINT = RecordingRule(
+    record_name("job_endpoint", API_REQUEST_DURATION, f"p95_{W}"),
+    histogram_quantile(0.95, API_REQUEST_DURATION, by=("job", "endpoint"), window=W, **JOB),
+    tests=(
+        RecordTest(
+            "one p95 per endpoint, interpolated inside its bucket",
+            (*_latency_buckets("/predict", "0.5"), *_latency_buckets("/evaluate", "2.5")),
+            at=W,
+            samples=(
+                # 0.1 + 0.95 * (0.5 - 0.1) and 0.1 + 0.95 * (2.5 - 0.1) seconds.
+                Sample({**JOB, "endpoint": "/evaluate"}, 2.38),
+                Sample({**JOB, "endpoint": "/predict"}, 0.48),
+            ),
+        ),
+    ),
+)
+
+_up = sel(UP, **TARGET)
+
+
+api_down = AlertingRule(
+    name=names.BIKE_API_DOWN,
+    threshold=Threshold(sel(UP, **JOB), "==", 0),
+    for_="1m",
+    severity="critical",
+    summary="bike-api is down",
+    description=(
+        "Prometheus has not scraped {{ $labels.instance }} (job {{ $labels.job }}) for a minute: "
+        "/predict and /evaluate are unavailable."
+    ),
+    tests=(
+        AlertTest(
+            name="a target that stops answering pages after one minute",
+            series=(Series(_up, "1 1 0x10"),),
+            onset="2m",
+            fired=(
+                Fired(
+                    TARGET,
+                    "bike-api is down",
+                    f"Prometheus has not scraped {COMPOSE.api} (job {config.API_JOB}) for a "
+                    "minute: /predict and /evaluate are unavailable.",
+                ),
+            ),
+        ),
+    ),
+)
+
+api_high_error_rate = AlertingRule(
+    name=names.BIKE_API_HIGH_ERROR_RATE,
+    threshold=Threshold(REQUEST_ERROR_RATIO.sel(**JOB), ">", config.API_ERROR_RATIO_MAX),
+    for_="5m",
+    severity="critical",
+    summary="bike-api answers too many requests with a server error",
+    description=(
+        "{{ $value | humanizePercentage }} of requests to {{ $labels.job }} ended in a 5xx "
+        f"over the last {W} (threshold {config.API_ERROR_RATIO_MAX:.0%})."
+    ),
+    tests=(
+        AlertTest(
+            name="one request in ten failing pages after five minutes",
+            series=(_requests("200", 540), _requests("500", 60)),
+            onset="1m",
+            fired=(
+                Fired(
+                    JOB,
+                    "bike-api answers too many requests with a server error",
+                    f"10% of requests to {config.API_JOB} ended in a 5xx over the last {W} "
+                    f"(threshold {config.API_ERROR_RATIO_MAX:.0%}).",
+                ),
+            ),
+        ),
+        AlertTest(
+            name="client errors alone never page",
+            series=(_requests("200", 60), _requests("422", 540)),
+            quiet_at=("10m", "20m"),
+        ),
+    ),
+)
+
+_latency_max = format_number(config.API_LATENCY_P95_MAX_SECONDS)
+api_high_latency = AlertingRule(
+    name=names.BIKE_API_HIGH_LATENCY_P95,
+    threshold=Threshold(
+        REQUEST_LATENCY_BY_ENDPOINT.sel(
+            endpoint="!=" + config.API_LATENCY_EXCLUDED_ENDPOINT, **JOB
+        ),
+        ">",
+        config.API_LATENCY_P95_MAX_SECONDS,
+    ),
+    for_="10m",
+    severity="warning",
+    summary="bike-api is slow on {{ $labels.endpoint }}",
+    description=(
+        "p95 latency of {{ $labels.endpoint }} is {{ $value | humanizeDuration }} over the last "
+        f"{W} (threshold {_latency_max}s)."
+    ),
+    tests=(
+        AlertTest(
+            name="a slow /predict warns after ten minutes; a slow /evaluate never does",
+            series=(
+                *_latency_buckets("/predict", "0.5"),
+                *_latency_buckets(config.API_LATENCY_EXCLUDED_ENDPOINT, "2.5"),
+            ),
+            onset="1m",
+            fired=(
+                Fired(
+                    {**JOB, "endpoint": "/predict"},
+                    "bike-api is slow on /predict",
+                    # Linear interpolation inside (0.1, 0.5]: 0.1 + 0.95 * 0.4 s.
+                    "p95 latency of /predict is 480ms over the last "
+                    f"{W} (threshold {_latency_max}s).",
+                ),
+            ),
+        ),
+    ),
+)
+
+_active = sel(API_ACTIVE_REQUESTS, **TARGET)
+api_high_concurrency = AlertingRule(
+    name=names.BIKE_API_HIGH_CONCURRENT_REQUESTS,
+    threshold=Threshold(sel(API_ACTIVE_REQUESTS, **JOB), ">", config.API_ACTIVE_REQUESTS_MAX),
+    for_="5m",
+    severity="warning",
+    summary="bike-api is queueing requests",
+    description=(
+        "{{ $value }} requests are in flight on {{ $labels.instance }} "
+        f"(threshold {config.API_ACTIVE_REQUESTS_MAX})."
+    ),
+    tests=(
+        AlertTest(
+            name="sixty requests in flight warn after five minutes",
+            series=(Series(_active, "0 60x10"),),
+            onset="1m",
+            fired=(
+                Fired(
+                    TARGET,
+                    "bike-api is queueing requests",
+                    f"60 requests are in flight on {COMPOSE.api} "
+                    f"(threshold {config.API_ACTIVE_REQUESTS_MAX}).",
+                ),
+            ),
+        ),
+    ),
+)
+
+groups = (
+    RuleGroup(
+        "bike-api-records",
+        (
+            REQUEST_RATE,
+            REQUEST_RATE_BY_ENDPOINT,
+            REQUEST_ERROR_RATE,
+            REQUEST_ERROR_RATIO,
+            *REQUEST_LATENCY.values(),
+            REQUEST_LATENCY_BY_ENDPOINT,
+        ),
+    ),
+    RuleGroup(
+        "bike-api-alerts",
+        (api_down, api_high_error_rate, api_high_latency, api_high_concurrency),
+    ),
+)
