@@ -1,0 +1,407 @@
+"""The native stack end to end: targets, rules, every dashboard query, the drift alert's journey
+to the retraining decision, and BikeApiDown when the API stops.
+
+Runs the real generated rules (their real `for:` durations) with 1 s scrapes and evaluations, on
+free ports, in a temporary run folder; whatever happens, every process it started is stopped.
+The tests share one stack and run in file order; each fixture brings the stack to the state its
+tests need (traffic and evaluations, the drift drill, the API stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.config import FEATURES
+from api.metrics import MODEL_RETRAINING_DECISIONS
+from bikewatch import config
+from bikewatch.local import RULES_DIR, Stack, free_port, start_stack
+from bikewatch.profiles import Profile
+from rules_py import names
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = ROOT / "generated" / "grafana" / "dashboards"
+# Short enough to run in minutes, long enough for rate() to see several samples.
+INTERVAL = "1s"
+# What Grafana would put in a query: $__rate_interval is at least 4 scrapes; a minute holds 60.
+LIVE_WINDOWS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
+# Selections that have data only after an event: (pattern searched in a panel's PromQL, reason,
+# the test that produces the event and then requires those panels to have data too).
+AFTER_EVENT = (
+    (
+        re.escape(MODEL_RETRAINING_DECISIONS.name),
+        "counted only when Alertmanager delivers an alert to POST /alerts",
+        "test_drift_drill_panels_have_data",
+    ),
+    (
+        re.escape(f'status_code=~"{config.API_ERROR_STATUS_REGEX}"'),
+        "a healthy API answers no 5xx; a missing model makes /predict answer 503",
+        "test_server_error_panels_have_data_once_the_model_is_missing",
+    ),
+)
+# Generous bounds for waits whose normal duration is set by the rules (`for: 1m`) and by
+# Alertmanager's group_wait (30 s for warnings); reaching one is a failure, not slowness.
+STARTUP_SECONDS = 90.0
+ALERT_SECONDS = 150.0
+PREDICTIONS = 300
+# A valid /predict body (a February 2011 morning), for requests whose answer is not the point.
+FEBRUARY_ROW = {
+    "dteday": "2011-02-14",
+    "temp": 0.22,
+    "atemp": 0.2273,
+    "hum": 0.55,
+    "windspeed": 0.2836,
+    "mnth": 2,
+    "hr": 8,
+    "weekday": 1,
+    "season": 1,
+    "holiday": 0,
+    "workingday": 1,
+    "weathersit": 1,
+}
+
+
+@dataclass
+class Live:
+    stack: Stack
+    profile: Profile
+
+    @property
+    def api(self) -> str:
+        return f"http://{self.profile.api}"
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://{self.profile.prometheus}"
+
+    @property
+    def alertmanager(self) -> str:
+        return f"http://{self.profile.alertmanager}"
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": expr})
+        body = response.json()
+        assert body["status"] == "success", f"{expr}: {body.get('error')}"
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def prometheus_alerts(self) -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = httpx.get(f"{self.prometheus}/api/v1/alerts").json()["data"][
+            "alerts"
+        ]
+        return alerts
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except httpx.HTTPError as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.5)
+    pytest.fail(f"{what}: still not true after {timeout:.0f} s (last: {last!r})")
+
+
+def variable_values(live: Live, variable: dict[str, Any]) -> list[str]:
+    """The options Grafana would offer for a dashboard variable, from the live Prometheus."""
+    kind, query = variable.get("type"), variable.get("query")
+    if kind in ("custom", "constant"):
+        return [v.strip() for v in str(query).split(",") if v.strip()]
+    if kind != "query":
+        pytest.fail(f"variable ${variable['name']}: type {kind} is not resolved by this test")
+    text = query["query"] if isinstance(query, dict) else str(query)
+    match = re.fullmatch(r"label_values\((?:(?P<selector>.+),\s*)?(?P<label>\w+)\)", text.strip())
+    if match is None:
+        pytest.fail(f"variable ${variable['name']}: query {text!r} is not label_values()")
+    label, selector = match.group("label"), match.group("selector")
+    if selector:
+        response = httpx.get(f"{live.prometheus}/api/v1/series", params={"match[]": selector})
+        values = {series[label] for series in response.json()["data"] if label in series}
+    else:
+        values = set(httpx.get(f"{live.prometheus}/api/v1/label/{label}/values").json()["data"])
+    return sorted(values)
+
+
+def live_expr(expr: str, variables: dict[str, str]) -> str:
+    """A panel's PromQL as Grafana sends it: built-ins become windows, variables their value."""
+
+    def one(match: re.Match[str]) -> str:
+        name = next(g for g in match.groups() if g)
+        if name in LIVE_WINDOWS:
+            return LIVE_WINDOWS[name]
+        if name in variables:
+            return variables[name]
+        if name.endswith("_ms"):
+            return "60000"
+        if name.startswith("__"):
+            return "60"
+        pytest.fail(f"{expr}: unknown variable ${name}")
+
+    return re.sub(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]", one, expr)
+
+
+def _walk(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _walk(panel.get("panels", []))
+
+
+def raw_panel_exprs() -> list[tuple[str, str]]:
+    """(dashboard file, expr) of every target of every generated panel, as written."""
+    return [
+        (path.stem, target["expr"])
+        for path in sorted(DASHBOARDS.glob("*.json"))
+        for panel in _walk(json.loads(path.read_text()).get("panels", []))
+        for target in panel.get("targets", [])
+        if target.get("expr")
+    ]
+
+
+def panel_queries(live: Live) -> list[tuple[str, str, str]]:
+    """(dashboard / panel title, expr, expr as sent) of every target of every generated panel.
+
+    Variables take Grafana's default: the first option, or every option for multi/All.
+    """
+    queries = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        variables = {}
+        for variable in dashboard.get("templating", {}).get("list", []):
+            values = variable_values(live, variable)
+            assert values, f"{path.stem}: variable ${variable['name']} has no value"
+            many = variable.get("multi") or variable.get("includeAll")
+            variables[variable["name"]] = "|".join(values) if many else values[0]
+        for panel in _walk(dashboard.get("panels", [])):
+            for target in panel.get("targets", []):
+                if target.get("expr"):
+                    expr = target["expr"]
+                    where = f"{path.stem} / {panel.get('title')}"
+                    queries.append((where, expr, live_expr(expr, variables)))
+    return queries
+
+
+def after_event(expr: str) -> str | None:
+    """The test that produces the data of `expr`, when it needs an event first."""
+    return next((test for pattern, _, test in AFTER_EVENT if re.search(pattern, expr)), None)
+
+
+def assert_event_panels_have_data(live: Live, test: str) -> None:
+    queries = [q for q in panel_queries(live) if after_event(q[1]) == test]
+    for where, _, sent in queries:
+        wait_for(f"{where}: {sent}", lambda: live.query(sent), 30)  # noqa: B023 (called now)
+
+
+def run_client(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The stack on free ports, ready, all targets up; stopped whatever the tests do."""
+    services = ("api", "node_exporter", "prometheus", "alertmanager", "grafana")
+    ports = {name: f"127.0.0.1:{free_port()}" for name in services}
+    profile = Profile(
+        name="e2e",
+        api=ports["api"],
+        node_exporter=ports["node_exporter"],
+        prometheus=ports["prometheus"],
+        alertmanager=ports["alertmanager"],
+        grafana=ports["grafana"],
+        scrape_interval=INTERVAL,
+        evaluation_interval=INTERVAL,
+    )
+    run_dir = tmp_path_factory.mktemp("stack")
+    stack = start_stack(profile, run_dir, rules_dir=RULES_DIR)
+    try:
+        env = Live(stack, profile)
+
+        def targets_up() -> bool:
+            targets = httpx.get(f"{env.prometheus}/api/v1/targets").json()["data"]
+            active = targets["activeTargets"]
+            return len(active) == len(profile.targets()) and all(
+                t["health"] == "up" for t in active
+            )
+
+        wait_for("every scrape target up", targets_up, STARTUP_SECONDS)
+        yield env
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="module")
+def driven(live: Live) -> Live:
+    """Real traffic (predictions, a 404, a 422) and the exam's three February evaluations."""
+    reference = (live.stack.run_dir / "model" / "reference.csv").read_text().splitlines()
+    header = reference[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in reference[1:]]
+    with httpx.Client(base_url=live.api, timeout=10) as client:
+        for row in rows[:PREDICTIONS]:
+            body = {f: float(row[f]) for f in FEATURES} | {"dteday": row["datetime"][:10]}
+            assert client.post("/predict", json=body).status_code == 200
+        assert client.get("/no-such-page").status_code == 404
+        assert client.post("/predict", json={"hr": 25}).status_code == 422
+    result = run_client("api.clients.evaluation", "--url", live.api, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Two scrapes and a rule evaluation, so every series and record has its latest sample.
+    time.sleep(3)
+    return live
+
+
+@pytest.fixture(scope="module")
+def drift_drill(driven: Live) -> Iterator[subprocess.Popen[str]]:
+    """`make fire-alert` started in the background: its alert needs a minute of `for:`."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.clients.fire_alert",
+            "--url",
+            driven.api,
+            "--prometheus",
+            driven.prometheus,
+            "--timeout",
+            str(ALERT_SECONDS),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_every_target_is_up_and_every_rule_group_healthy(driven: Live) -> None:
+    groups = httpx.get(f"{driven.prometheus}/api/v1/rules").json()["data"]["groups"]
+    generated = sorted(p.stem for p in RULES_DIR.glob("*.yml"))
+    assert sorted(g["name"] for g in groups) == generated
+    for group in groups:
+        for rule in group["rules"]:
+            assert rule["health"] == "ok", f"{group['name']}/{rule['name']}: {rule['lastError']}"
+    targets = httpx.get(f"{driven.prometheus}/api/v1/targets").json()["data"]["activeTargets"]
+    assert {t["labels"]["job"]: t["health"] for t in targets} == dict.fromkeys(
+        driven.profile.targets(), "up"
+    )
+
+
+def test_every_dashboard_panel_has_data(driven: Live, drift_drill: subprocess.Popen[str]) -> None:
+    queries = [q for q in panel_queries(driven) if not after_event(q[1])]
+    assert queries, "no dashboard queries found in generated/grafana/dashboards"
+    empty = [f"{where}: {sent}" for where, _, sent in queries if not driven.query(sent)]
+    assert not empty, "panels without data:\n" + "\n".join(empty)
+
+
+@pytest.fixture(scope="module")
+def fired(driven: Live, drift_drill: subprocess.Popen[str]) -> Live:
+    """The drift drill completed: `make fire-alert` saw the drift alert firing."""
+    output, _ = drift_drill.communicate(timeout=ALERT_SECONDS + 60)
+    assert drift_drill.returncode == 0, output
+    assert names.BIKE_DATA_DRIFT_DETECTED in output
+    return driven
+
+
+def test_the_drift_alert_fires_reaches_alertmanager_and_triggers_retraining(fired: Live) -> None:
+    firing = {a["labels"]["alertname"] for a in fired.prometheus_alerts() if a["state"] == "firing"}
+    assert names.BIKE_DATA_DRIFT_DETECTED in firing
+
+    def held_by_alertmanager() -> bool:
+        alerts = httpx.get(f"{fired.alertmanager}/api/v2/alerts").json()
+        return any(
+            a["labels"]["alertname"] == names.BIKE_DATA_DRIFT_DETECTED
+            and a["status"]["state"] == "active"
+            for a in alerts
+        )
+
+    wait_for("Alertmanager holds the drift alert", held_by_alertmanager, ALERT_SECONDS)
+
+    def retraining_decided() -> list[dict[str, Any]]:
+        decisions = httpx.get(f"{fired.api}/alerts/decisions").json()["decisions"]
+        return [
+            d
+            for d in decisions
+            if d["alertname"] == names.BIKE_DATA_DRIFT_DETECTED
+            and d["decision"] == "RETRAINING_TRIGGERED"
+        ]
+
+    decided = wait_for("the webhook records RETRAINING_TRIGGERED", retraining_decided, 90)
+    assert decided[0]["reason"] == "data_drift" and decided[0]["status"] == "firing"
+
+
+def test_drift_drill_panels_have_data(fired: Live) -> None:
+    """The allow-listed retraining panels, now that the webhook has recorded decisions."""
+    assert_event_panels_have_data(fired, "test_drift_drill_panels_have_data")
+    retraining = f'{MODEL_RETRAINING_DECISIONS.name}{{decision="RETRAINING_TRIGGERED"}}'
+    wait_for("the retraining counter scraped", lambda: fired.query(retraining), 30)
+
+
+@pytest.fixture(scope="module")
+def without_model(fired: Live) -> Live:
+    """The API restarted on an empty model folder: it starts, but /predict answers 503."""
+    stack = fired.stack
+    stack.stop("bike-api")
+    model_dir = stack.run_dir / "model"
+    model_dir.rename(stack.run_dir / "model.removed")
+    # Without a model /ready never answers 200: wait for liveness instead.
+    stack.start(replace(stack.services["bike-api"], ready_path="/health"))
+    return fired
+
+
+def test_server_error_panels_have_data_once_the_model_is_missing(without_model: Live) -> None:
+    with httpx.Client(base_url=without_model.api, timeout=10) as client:
+        assert client.get("/ready").status_code == 503
+        for _ in range(20):
+            response = client.post("/predict", json=FEBRUARY_ROW)
+            assert response.status_code == 503
+            assert "make train" in response.text
+    assert_event_panels_have_data(
+        without_model, "test_server_error_panels_have_data_once_the_model_is_missing"
+    )
+
+
+def test_stopping_the_api_fires_bike_api_down(without_model: Live) -> None:
+    fired = without_model
+    fired.stack.stop("bike-api")
+
+    def api_down_firing() -> bool:
+        return any(
+            a["labels"]["alertname"] == names.BIKE_API_DOWN and a["state"] == "firing"
+            for a in fired.prometheus_alerts()
+        )
+
+    wait_for("BikeApiDown firing", api_down_firing, ALERT_SECONDS)
+
+
+def test_every_allow_listed_selection_has_a_reason_and_a_producing_test() -> None:
+    for pattern, reason, test in AFTER_EVENT:
+        assert reason and callable(globals().get(test)), f"{pattern}: no test {test}"
+        assert any(re.search(pattern, expr) for _, expr in raw_panel_exprs()), pattern
