@@ -35,6 +35,7 @@ from api.metrics import (
     MODEL_R2,
     MODEL_RMSE,
 )
+from api.schemas import EXAMPLE_HOUR
 
 MAX_ROWS = 1000
 
@@ -155,21 +156,7 @@ def test_the_july_batch_drifts_and_fits_worse(
 
 
 def _record(**changes: Any) -> dict[str, Any]:
-    good = {
-        "dteday": "2011-02-14",
-        "temp": 0.22,
-        "atemp": 0.2273,
-        "hum": 0.55,
-        "windspeed": 0.2836,
-        "mnth": 2,
-        "hr": 8,
-        "weekday": 1,
-        "season": 1,
-        "holiday": 0,
-        "workingday": 1,
-        "weathersit": 1,
-        "cnt": 120,
-    }
+    good = {**EXAMPLE_HOUR, "cnt": 120}
     return {k: v for k, v in {**good, **changes}.items() if v is not ...}
 
 

@@ -11,21 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.config import FEATURES
 from api.model import load_bundle
+from api.schemas import EXAMPLE_HOUR
 
-GOOD: dict[str, Any] = {
-    "dteday": "2011-02-14",
-    "temp": 0.22,
-    "atemp": 0.2273,
-    "hum": 0.55,
-    "windspeed": 0.2836,
-    "mnth": 2,
-    "hr": 8,
-    "weekday": 1,
-    "season": 1,
-    "holiday": 0,
-    "workingday": 1,
-    "weathersit": 1,
-}
+GOOD: dict[str, Any] = dict(EXAMPLE_HOUR)
 
 
 def test_predict_returns_the_models_prediction(client: TestClient, model_dir: Path) -> None:

@@ -20,28 +20,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.schemas import EXAMPLE_HOUR
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-# A real February row: the body both apps receive.
-PREDICT_BODY = {
-    "dteday": "2011-02-14",
-    "temp": 0.22,
-    "atemp": 0.2273,
-    "hum": 0.55,
-    "windspeed": 0.2836,
-    "mnth": 2,
-    "hr": 8,
-    "weekday": 1,
-    "season": 1,
-    "holiday": 0,
-    "workingday": 1,
-    "weathersit": 1,
-}
+# The body both apps receive.
+PREDICT_BODY = EXAMPLE_HOUR
 CONCURRENCIES = (1, 16)
 ROUNDS = 3
 SETTLE_SECONDS = 8
@@ -111,7 +100,7 @@ def uvicorn(
             process.wait()
 
 
-def wrk(url: str, body: dict[str, object], connections: int, seconds: int) -> WrkResult:
+def wrk(url: str, body: Mapping[str, object], connections: int, seconds: int) -> WrkResult:
     """POST `body` to `url` with wrk at `connections` concurrency."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(

@@ -25,6 +25,7 @@ import pytest
 
 from api.config import FEATURES
 from api.metrics import MODEL_RETRAINING_DECISIONS
+from api.schemas import EXAMPLE_HOUR
 from bikewatch import config
 from bikewatch.local import RULES_DIR, Stack, free_port, start_stack
 from bikewatch.profiles import Profile
@@ -58,20 +59,7 @@ STARTUP_SECONDS = 90.0
 ALERT_SECONDS = 150.0
 PREDICTIONS = 300
 # A valid /predict body (a February 2011 morning), for requests whose answer is not the point.
-FEBRUARY_ROW = {
-    "dteday": "2011-02-14",
-    "temp": 0.22,
-    "atemp": 0.2273,
-    "hum": 0.55,
-    "windspeed": 0.2836,
-    "mnth": 2,
-    "hr": 8,
-    "weekday": 1,
-    "season": 1,
-    "holiday": 0,
-    "workingday": 1,
-    "weathersit": 1,
-}
+FEBRUARY_ROW = EXAMPLE_HOUR
 
 
 @dataclass
