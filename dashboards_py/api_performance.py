@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from api.metrics import API_ACTIVE_REQUESTS, API_ERRORS, API_REQUEST_DURATION, API_REQUESTS
-from bikewatch import config, promql
+from bikewatch import config, panels, promql
 from bikewatch.grafana import Section, Unit, above, dashboard, query, stat, timeseries
 
 JOB = config.API_JOB
-_SERVER_ERRORS = "~" + config.API_ERROR_STATUS_REGEX
-_CLIENT_ERRORS = "~" + config.API_CLIENT_ERROR_STATUS_REGEX
-_ALL = promql.rate(API_REQUESTS, by=(), job=JOB)
-
-
-def _ratio(status: str) -> str:
-    return f"{promql.rate(API_REQUESTS, by=(), job=JOB, status_code=status)} / {_ALL}"
 
 
 def _latency(q: float, by: tuple[str, ...] = ()) -> str:
@@ -31,7 +24,7 @@ dashboard = dashboard(
                     "Requests per second",
                     "All requests, all endpoints, over the rate interval.",
                     Unit.REQUESTS_PER_SECOND,
-                    query(_ALL),
+                    query(promql.rate(API_REQUESTS, by=(), job=JOB)),
                 ),
                 stat(
                     "p95 latency",
@@ -41,31 +34,14 @@ dashboard = dashboard(
                     query(_latency(0.95)),
                     thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
                 ),
-                stat(
-                    "5xx ratio",
-                    "Share of requests answered with a server error (the alerting ratio).",
-                    Unit.RATIO,
-                    query(_ratio(_SERVER_ERRORS)),
-                    thresholds=above(config.API_ERROR_RATIO_MAX),
-                ),
-                stat(
-                    "Active requests",
-                    "Requests in flight right now, summed over API processes.",
-                    Unit.COUNT,
-                    query(promql.sum_by(promql.sel(API_ACTIVE_REQUESTS, job=JOB))),
-                    thresholds=above(config.API_ACTIVE_REQUESTS_MAX),
-                ),
+                panels.server_error_ratio(),
+                panels.active_requests(),
             ],
         ),
         Section(
             "Traffic",
             [
-                timeseries(
-                    "Request rate by endpoint",
-                    "Requests per second per route template (bounded: no raw paths).",
-                    Unit.REQUESTS_PER_SECOND,
-                    query(promql.rate(API_REQUESTS, by=("endpoint",), job=JOB), "{{endpoint}}"),
-                ),
+                panels.request_rate_by_endpoint(),
                 timeseries(
                     "Status codes",
                     "Requests per second by HTTP status code, stacked: the total is the traffic.",
@@ -80,16 +56,7 @@ dashboard = dashboard(
         Section(
             "Latency",
             [
-                timeseries(
-                    "Latency p50 / p95 / p99",
-                    "Request latency percentiles over all endpoints, from the histogram "
-                    "buckets; the dashed line is the p95 alert limit.",
-                    Unit.SECONDS,
-                    query(_latency(0.5), "p50"),
-                    query(_latency(0.95), "p95"),
-                    query(_latency(0.99), "p99"),
-                    thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
-                ),
+                panels.latency_percentiles(),
                 timeseries(
                     "p95 latency by endpoint",
                     "95th percentile latency per route template: /evaluate is slow by design "
@@ -108,8 +75,8 @@ dashboard = dashboard(
                     "mistake) and with a server error (5xx: ours); the dashed line is the 5xx "
                     "alert limit.",
                     Unit.RATIO,
-                    query(_ratio(_CLIENT_ERRORS), "4xx"),
-                    query(_ratio(_SERVER_ERRORS), "5xx"),
+                    query(panels.status_ratio(config.API_CLIENT_ERROR_STATUS_REGEX), "4xx"),
+                    query(panels.status_ratio(config.API_ERROR_STATUS_REGEX), "5xx"),
                     thresholds=above(config.API_ERROR_RATIO_MAX),
                     min_value=0,
                 ),

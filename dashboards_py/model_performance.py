@@ -9,10 +9,8 @@ from api.metrics import (
     MODEL_EVALUATION_ROWS,
     MODEL_EVALUATIONS,
     MODEL_FEATURE_DRIFT_SCORE,
-    MODEL_INFERENCE_DURATION,
     MODEL_INFO,
     MODEL_LAST_EVALUATION_TIMESTAMP,
-    MODEL_LOADED,
     MODEL_MAE,
     MODEL_MAPE,
     MODEL_PREDICTED_RENTALS,
@@ -20,7 +18,7 @@ from api.metrics import (
     MODEL_RETRAINING_DECISIONS,
     MODEL_RMSE,
 )
-from bikewatch import config, promql
+from bikewatch import config, panels, promql
 from bikewatch.grafana import (
     WHOLE_RANGE,
     Section,
@@ -37,10 +35,6 @@ from bikewatch.grafana import (
 )
 
 JOB = config.API_JOB
-
-
-def _inference(q: float) -> str:
-    return promql.histogram_quantile(q, MODEL_INFERENCE_DURATION, job=JOB)
 
 
 dashboard = dashboard(
@@ -188,35 +182,8 @@ dashboard = dashboard(
         Section(
             "Predictions",
             [
-                bar_gauge(
-                    "Predicted rentals distribution",
-                    "How many /predict answers fell in each bucket of predicted hourly "
-                    "rentals over the picked time range (upper bucket bound shown).",
-                    Unit.COUNT,
-                    query(
-                        promql.increase(
-                            MODEL_PREDICTED_RENTALS,
-                            series=MODEL_PREDICTED_RENTALS.bucket,
-                            by=("le",),
-                            window=WHOLE_RANGE,
-                            job=JOB,
-                        ),
-                        "{{le}}",
-                        instant=True,
-                        heatmap=True,
-                    ),
-                    vertical=True,
-                ),
-                timeseries(
-                    "Inference time p50 / p95 / p99",
-                    "Time spent in the model per prediction; the dashed line is the p95 alert "
-                    "limit.",
-                    Unit.SECONDS,
-                    query(_inference(0.5), "p50"),
-                    query(_inference(0.95), "p95"),
-                    query(_inference(0.99), "p99"),
-                    thresholds=above(config.INFERENCE_P95_MAX_SECONDS),
-                ),
+                panels.predicted_rentals_distribution(),
+                panels.inference_percentiles(),
                 timeseries(
                     "Predictions per second",
                     "Predictions served per second (one per /predict row).",
@@ -245,14 +212,7 @@ dashboard = dashboard(
         Section(
             "Model and retraining",
             [
-                stat(
-                    "Model loaded",
-                    "Whether the API has a model artifact loaded and /predict can answer.",
-                    Unit.NONE,
-                    query(promql.sel(MODEL_LOADED, job=JOB)),
-                    mappings=value_text({0: ("not loaded", "red"), 1: ("loaded", "green")}),
-                    sparkline=False,
-                ),
+                panels.model_loaded(),
                 stat(
                     "Model version",
                     "The loaded model's version and its training window, as labels.",

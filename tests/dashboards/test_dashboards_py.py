@@ -164,3 +164,26 @@ def test_no_source_retypes_a_metric_name() -> None:
         ]
         retyped = {w for s in strings for w in word.findall(s)} & names
         assert not retyped, f"{source.name} retypes {sorted(retyped)}"
+
+
+def test_a_panel_shown_on_several_dashboards_is_the_same_everywhere(
+    built: dict[str, dict[str, Any]],
+) -> None:
+    # Panels with the same queries are one panel repeated (bikewatch/panels.py): apart from
+    # where it sits and, on the overview, the brief's title, nothing may differ between copies.
+    def identity(panel: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        return tuple((t["expr"], t.get("legendFormat", "")) for t in panel["targets"])
+
+    def content(panel: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in panel.items() if k not in {"id", "gridPos", "title"}}
+
+    copies: dict[tuple[tuple[str, str], ...], list[tuple[str, dict[str, Any]]]] = {}
+    for name, data in built.items():
+        for panel in _panels(data):
+            copies.setdefault(identity(panel), []).append((name, panel))
+    shared = {key: found for key, found in copies.items() if len({n for n, _ in found}) > 1}
+    assert len(shared) >= 6  # the panels the ML API Overview borrows
+    for found in shared.values():
+        (first_name, first), *others = found
+        for name, panel in others:
+            assert content(panel) == content(first), (first_name, name, first["title"])

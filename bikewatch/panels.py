@@ -1,0 +1,141 @@
+"""Panels shown on more than one dashboard, defined once so their copies cannot drift apart.
+
+The ML API Overview repeats, on one screen, panels whose home is API Performance or Model
+Performance & Drift; each dashboard calls these builders instead of restating the query,
+unit, description and threshold. A `title` argument lets the overview keep the panel names of
+the ML API monitoring brief it reproduces.
+"""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from api.metrics import (
+    API_ACTIVE_REQUESTS,
+    API_REQUEST_DURATION,
+    API_REQUESTS,
+    MODEL_INFERENCE_DURATION,
+    MODEL_LOADED,
+    MODEL_PREDICTED_RENTALS,
+)
+from bikewatch import config, promql
+from bikewatch.grafana import (
+    WHOLE_RANGE,
+    Unit,
+    above,
+    bar_gauge,
+    query,
+    stat,
+    timeseries,
+    value_text,
+)
+
+__all__ = [
+    "active_requests",
+    "inference_percentiles",
+    "latency_percentiles",
+    "model_loaded",
+    "predicted_rentals_distribution",
+    "request_rate_by_endpoint",
+    "server_error_ratio",
+    "status_ratio",
+]
+
+JOB = config.API_JOB
+_PERCENTILES = ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
+
+
+def status_ratio(status_regex: str) -> str:
+    """Share of all requests whose status code matches `status_regex`."""
+    matching = promql.rate(API_REQUESTS, by=(), job=JOB, status_code="~" + status_regex)
+    return f"{matching} / {promql.rate(API_REQUESTS, by=(), job=JOB)}"
+
+
+def request_rate_by_endpoint(title: str = "Request rate by endpoint") -> g.Panel:
+    return timeseries(
+        title,
+        "Requests per second per route template (bounded: no raw paths).",
+        Unit.REQUESTS_PER_SECOND,
+        query(promql.rate(API_REQUESTS, by=("endpoint",), job=JOB), "{{endpoint}}"),
+    )
+
+
+def latency_percentiles() -> g.Panel:
+    return timeseries(
+        "Latency p50 / p95 / p99",
+        "Request latency percentiles over all endpoints, from the histogram buckets; the "
+        "dashed line is the p95 alert limit.",
+        Unit.SECONDS,
+        *(
+            query(promql.histogram_quantile(q, API_REQUEST_DURATION, job=JOB), label)
+            for q, label in _PERCENTILES
+        ),
+        thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
+    )
+
+
+def active_requests() -> g.Panel:
+    return stat(
+        "Active requests",
+        "Requests in flight right now, summed over API processes; red when requests queue.",
+        Unit.COUNT,
+        query(promql.sum_by(promql.sel(API_ACTIVE_REQUESTS, job=JOB))),
+        thresholds=above(config.API_ACTIVE_REQUESTS_MAX),
+    )
+
+
+def server_error_ratio(title: str = "5xx ratio") -> g.Panel:
+    return stat(
+        title,
+        "Share of requests answered with a server error (the alerting ratio); red past the "
+        "alert limit.",
+        Unit.RATIO,
+        query(status_ratio(config.API_ERROR_STATUS_REGEX)),
+        thresholds=above(config.API_ERROR_RATIO_MAX),
+    )
+
+
+def model_loaded(title: str = "Model loaded") -> g.Panel:
+    return stat(
+        title,
+        "Whether the API has a model artifact loaded; without it /predict answers 503.",
+        Unit.NONE,
+        query(promql.sel(MODEL_LOADED, job=JOB)),
+        mappings=value_text({0: ("not loaded", "red"), 1: ("loaded", "green")}),
+        sparkline=False,
+    )
+
+
+def inference_percentiles() -> g.Panel:
+    return timeseries(
+        "Inference time p50 / p95 / p99",
+        "Time spent in the model per prediction; the dashed line is the p95 alert limit.",
+        Unit.SECONDS,
+        *(
+            query(promql.histogram_quantile(q, MODEL_INFERENCE_DURATION, job=JOB), label)
+            for q, label in _PERCENTILES
+        ),
+        thresholds=above(config.INFERENCE_P95_MAX_SECONDS),
+    )
+
+
+def predicted_rentals_distribution(title: str = "Predicted rentals distribution") -> g.Panel:
+    return bar_gauge(
+        title,
+        "How many /predict answers fell in each bucket of predicted hourly rentals over the "
+        "picked time range (upper bucket bound shown).",
+        Unit.COUNT,
+        query(
+            promql.increase(
+                MODEL_PREDICTED_RENTALS,
+                series=MODEL_PREDICTED_RENTALS.bucket,
+                by=("le",),
+                window=WHOLE_RANGE,
+                job=JOB,
+            ),
+            "{{le}}",
+            instant=True,
+            heatmap=True,
+        ),
+        vertical=True,
+    )
