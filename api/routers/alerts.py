@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.retraining import HISTORY_SIZE, Decision, DecisionLog, DecisionName, Reason
+from api.retraining import HISTORY_SIZE, Decision, DecisionLog
 
 __all__ = ["router"]
 
@@ -58,36 +58,16 @@ class WebhookPayload(BaseModel):
     alerts: list[WebhookAlert] = Field(min_length=1, max_length=MAX_ALERTS_PER_NOTIFICATION)
 
 
-class DecisionOut(BaseModel):
-    alertname: str
-    status: Literal["firing", "resolved"]
-    decision: DecisionName
-    reason: Reason
-    fingerprint: str
-    starts_at: datetime
-
-    @classmethod
-    def of(cls, d: Decision) -> DecisionOut:
-        return cls(
-            alertname=d.alertname,
-            status=d.status,
-            decision=d.decision,
-            reason=d.reason,
-            fingerprint=d.fingerprint,
-            starts_at=d.starts_at,
-        )
-
-
 class WebhookSummary(BaseModel):
     received: int = Field(description="alerts in the notification")
     already_decided: int = Field(description="alert occurrences decided by an earlier send")
     retraining_triggered: bool
-    decisions: list[DecisionOut] = Field(description="decisions taken on this notification")
+    decisions: list[Decision] = Field(description="decisions taken on this notification")
 
 
 class DecisionHistory(BaseModel):
     size: int = Field(description=f"the newest decisions kept (at most {HISTORY_SIZE})")
-    decisions: list[DecisionOut] = Field(description="oldest first")
+    decisions: list[Decision] = Field(description="oldest first")
 
 
 async def get_decision_log(request: Request) -> DecisionLog:
@@ -116,7 +96,7 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummar
             alert.labels["alertname"], alert.status, alert.fingerprint, alert.starts_at
         )
         if entry is not None:
-            decisions.append(DecisionOut.of(entry))
+            decisions.append(entry)
     return WebhookSummary(
         received=len(payload.alerts),
         already_decided=len(payload.alerts) - len(decisions),
@@ -128,4 +108,4 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummar
 @router.get("/decisions", summary="The newest retraining decisions, oldest first")
 async def decisions(log: DecisionLogDep) -> DecisionHistory:
     history = log.history()
-    return DecisionHistory(size=len(history), decisions=[DecisionOut.of(d) for d in history])
+    return DecisionHistory(size=len(history), decisions=history)
