@@ -36,6 +36,10 @@ HISTORY_SIZE = 100
 # Alertmanager re-sends a firing alert on every group change and repeat interval; remembering
 # this many (fingerprint, startsAt, status) keys keeps one decision per alert occurrence.
 SEEN_SIZE = 1000
+# In the compose stack the drift rule fires twice, once from Prometheus and once from its
+# Grafana-managed twin (other labels, so another fingerprint); both reach /alerts. While one
+# occurrence of a retraining alert is open, another one of the same alertname joins it instead
+# of retraining again; the episode's `resolved` is recorded when its last occurrence resolves.
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class DecisionLog:
         self._metrics = metrics
         self._history: deque[Decision] = deque(maxlen=size)
         self._seen: OrderedDict[tuple[str, datetime, str], None] = OrderedDict()
+        # alertname -> fingerprints of its open occurrences, for retraining alerts only.
+        self._open: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def record(
@@ -97,6 +103,8 @@ class DecisionLog:
             while len(self._seen) > SEEN_SIZE:
                 self._seen.popitem(last=False)
             decision, reason = decide(alertname, status)
+            if self._joins_open_episode(alertname, status, fingerprint, decision):
+                return None
             entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)
             self._history.append(entry)
         self._metrics.model_retraining_decisions.labels(decision=decision, reason=reason).inc()
@@ -111,6 +119,23 @@ class DecisionLog:
         else:
             logger.info("%s: alert %s is %s -> NO_ACTION", reason, alertname, status)
         return entry
+
+    def _joins_open_episode(
+        self, alertname: str, status: str, fingerprint: str, decision: DecisionName
+    ) -> bool:
+        """Track open retraining episodes; True when this occurrence joins one already decided."""
+        if decision == "RETRAINING_TRIGGERED":
+            open_ = self._open.setdefault(alertname, set())
+            joined = bool(open_)
+            if len(open_) < SEEN_SIZE:
+                open_.add(fingerprint)
+            return joined
+        if status == "resolved" and fingerprint in self._open.get(alertname, ()):
+            self._open[alertname].discard(fingerprint)
+            if self._open[alertname]:
+                return True
+            del self._open[alertname]
+        return False
 
     def history(self) -> list[Decision]:
         """Recorded decisions, oldest first."""

@@ -63,6 +63,27 @@ def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it() -
     assert [d.status for d in log.history()] == ["firing", "resolved", "firing"]
 
 
+def test_the_same_drift_from_two_sources_retrains_once() -> None:
+    # Prometheus's rule and its Grafana-managed twin: same alertname, other fingerprints.
+    registry = CollectorRegistry()
+    log = DecisionLog(Metrics(registry))
+    drift = names.BIKE_DATA_DRIFT_DETECTED
+    assert log.record(drift, "firing", "prometheus", T0) is not None
+    assert log.record(drift, "firing", "grafana", T0 + timedelta(seconds=40)) is None
+    assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 1
+    # The episode ends when its last occurrence resolves, and is recorded once.
+    assert log.record(drift, "resolved", "prometheus", T0) is None
+    assert log.record(drift, "resolved", "grafana", T0 + timedelta(seconds=40)) is not None
+    assert _count(registry, "NO_ACTION", "resolved") == 1
+    # A later drift is a new episode.
+    assert log.record(drift, "firing", "grafana", T0 + timedelta(hours=1)) is not None
+    assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 2
+    # Other alerts keep one decision per occurrence.
+    log.record(names.BIKE_MODEL_RMSE_HIGH, "firing", "rmse-prometheus", T0)
+    log.record(names.BIKE_MODEL_RMSE_HIGH, "firing", "rmse-grafana", T0)
+    assert _count(registry, "NO_ACTION", "model_quality") == 2
+
+
 def test_history_keeps_only_the_newest_decisions() -> None:
     log = DecisionLog(Metrics(CollectorRegistry()), size=3)
     for minute in range(5):
