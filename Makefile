@@ -9,8 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 API_URL ?= http://localhost:8080
 PROMETHEUS_URL ?= http://localhost:9090
-# Debian packages for promtool and the native stack (--no-install-recommends: no daemons).
-APT_PACKAGES := prometheus prometheus-node-exporter prometheus-alertmanager wrk
+# Debian services we install for their binaries (promtool, the native stack), not as daemons.
+SERVICES := prometheus prometheus-node-exporter prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help all stop install system-deps generate check gen-check lint fmt test train api \
@@ -20,22 +20,31 @@ help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "$(PYTHON) -m venv failed: install python3-venv" \
+	  "(make system-deps does), or pass PYTHON=python3.11 or newer"; exit 1; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
 install: $(STAMP) ## create .venv with the project and its dev tools
 
-system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager and wrk if missing
+system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager, wrk, python3-venv if missing
 	@missing=""; \
-	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	$(PYTHON) -m ensurepip --version >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  if [ -d /run/systemd/system ]; then \
+	    started=$$(for s in $$missing; do case " $(SERVICES) " in *" $$s "*) echo $$s;; esac; done); \
+	    if [ -n "$$started" ]; then \
+	      echo "stopping and disabling the services the packages started (make local runs its own):" $$started; \
+	      $(SUDO) systemctl disable --now $$started; \
+	    fi; \
+	  fi; \
 	fi
 
 generate: $(STAMP) ## write everything under generated/ (the only way those files change)
@@ -59,7 +68,7 @@ fmt: $(STAMP) ## format the sources
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: $(STAMP) system-deps ## run the test suite (installs what it needs)
+test: system-deps $(STAMP) ## run the test suite (installs what it needs)
 	$(PY) -m pytest -q
 
 check: lint gen-check test ## lint, generated-is-current, tests: run before every commit
@@ -71,10 +80,10 @@ api: $(STAMP) ## run the API alone under uvicorn on :8080 (trains first if neede
 	@[ -f artifacts/model_card.json ] || $(PY) -m api.train
 	$(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8080
 
-bench: $(STAMP) system-deps ## benchmarks: /predict vs a bare app, /evaluate, generate
+bench: system-deps $(STAMP) ## benchmarks: /predict vs a bare app, /evaluate, generate
 	$(PY) tests/bench/run.py
 
-evaluation: $(STAMP) ## send the exam's three February weeks to $(API_URL)/evaluate
+evaluation: $(STAMP) ## send the exam's three February weeks to API_URL/evaluate (default :8080)
 	$(PY) -m api.clients.evaluation --url $(API_URL)
 
 traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE options)
@@ -93,15 +102,15 @@ all: gen-check ## the compose stack: generated/ current, model trained once, doc
 	docker compose up -d --build
 
 stop: ## stop the compose stack
-	docker compose down
+	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unused-by-down} docker compose down
 
-local: $(STAMP) system-deps ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
+local: system-deps $(STAMP) ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
 	$(PY) -m bikewatch.local start
 
 local-stop: ## stop exactly what `make local` started
 	$(PY) -m bikewatch.local stop
 
-reliability: $(STAMP) system-deps ## 10,000 /predict at c=64 on a fresh native stack, then the missing-model drill
+reliability: system-deps $(STAMP) ## 10,000 /predict at c=64 on a fresh native stack, then the missing-model drill
 	$(PY) tests/bench/reliability.py
 
 diff: $(STAMP) ## semantic diff of dashboards and rules vs BASE (default: merge base); FORMAT=markdown for a PR

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from api.config import Settings
 from bikewatch.profiles import COMPOSE
 from rules_py.compiler import render_alertmanager_config, render_prometheus_config
 
@@ -288,3 +289,14 @@ def test_env_example_documents_every_variable_without_a_value() -> None:
         key, sep, value = line.partition("=")
         if sep and SECRET_NAME.search(key):
             assert value == "", f".env.example must not carry a value for {key}"
+
+
+def test_every_api_setting_reaches_the_container_and_is_documented(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    settings = {name.upper() for name in Settings.model_fields}
+    environment = services["bike-api"]["environment"]
+    # Set by compose, or passed through (no value) from the shell or .env.
+    assert settings <= set(environment), sorted(settings - set(environment))
+    documented = set(re.findall(r"^#?(\w+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert settings <= documented, sorted(settings - documented)
