@@ -21,6 +21,7 @@ from api.metrics import Metrics
 from api.middleware import RequestMetricsMiddleware
 from api.model import ModelNotAvailable, load_bundle
 from api.routers import alerts, evaluate, health, metrics, predict
+from api.schemas import field_name
 
 __all__ = ["app", "create_app"]
 
@@ -65,10 +66,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems: list[dict[str, Any]] = []
     for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ())]
+        raw = tuple(error.get("loc", ()))
+        loc = [str(part) for part in raw]
         rule = error.get("type")
-        # A JSON syntax error's loc is a character position, not a field.
-        field = "body" if rule == "json_invalid" else ".".join(loc[1:2] or loc) or "body"
+        # A JSON syntax error's loc is a character position, not a field. `loc` starts with
+        # "body"; the field is the path below it: "temp", "data[3].cnt", "alerts[0].status".
+        field = "body" if rule == "json_invalid" else field_name(raw[1:] or raw)
         message = str(error.get("msg", "")).removeprefix("Value error, ")
         problems.append({"field": field, "loc": loc, "rule": rule, "msg": message})
     message = "; ".join(f"{p['field']}: {p['msg']}" for p in problems)

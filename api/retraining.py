@@ -111,13 +111,13 @@ class DecisionLog:
         if decision == "RETRAINING_TRIGGERED":
             # Simulated, as in the course's monitor flow: say so clearly and launch nothing.
             logger.warning(
-                "%s: alert %s is %s -> RETRAINING_TRIGGERED (simulated, nothing launched)",
+                "%s: alert %r is %s -> RETRAINING_TRIGGERED (simulated, nothing launched)",
                 reason,
                 alertname,
                 status,
             )
         else:
-            logger.info("%s: alert %s is %s -> NO_ACTION", reason, alertname, status)
+            logger.info("%s: alert %r is %s -> NO_ACTION", reason, alertname, status)
         return entry
 
     def _joins_open_episode(

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
-__all__ = ["BikeSharingInput", "PredictionOutput"]
+__all__ = ["EXAMPLE_HOUR", "BikeSharingInput", "PredictionOutput", "field_name"]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def field_name(loc: Sequence[int | str]) -> str:
+    """("data", 3, "cnt") -> "data[3].cnt": names the record and the field in one string."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
 
 
 def _number(value: Any) -> Any:
@@ -29,8 +38,8 @@ def _iso_date(value: str) -> str:
         raise ValueError("must be a date written YYYY-MM-DD")
     try:
         date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"must be a real calendar date YYYY-MM-DD ({exc})") from None
+    except ValueError:
+        raise ValueError("must be a real calendar date YYYY-MM-DD") from None
     return value
 
 

@@ -20,7 +20,7 @@ from api.deps import BundleDep, MetricsDep, SettingsDep
 from api.evaluation.result import PREDICTION, EvaluationResult
 from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
 from api.metrics import DRIFT_FEATURES, Metrics
-from api.schemas import BikeSharingInput
+from api.schemas import BikeSharingInput, field_name
 
 __all__ = ["EvaluationRecord", "EvaluationReportOutput", "router"]
 
@@ -93,14 +93,6 @@ def _refuse(request: Request, metrics: Metrics, outcome: str, status: int, detai
     raise HTTPException(status_code=status, detail=detail)
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    """("data", 3, "cnt") -> "data[3].cnt": names the record and the field in one string."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
 def _validate(
     payload: Any, metrics: Metrics, max_rows: int, request: Request
 ) -> tuple[str, list[EvaluationRecord]]:
@@ -144,7 +136,7 @@ def _validate(
                 errors.append(
                     {
                         "type": error["type"],
-                        "loc": ("body", _field(("data", *error["loc"]))),
+                        "loc": ("body", field_name(("data", *error["loc"]))),
                         "msg": error["msg"],
                     }
                 )

@@ -168,17 +168,17 @@ BAD_PAYLOADS = [
     ("unknown group status", payload(alert("X"), status="pending"), "status"),
     ("no alerts", payload(), "alerts"),
     ("alerts not a list", {**payload(), "alerts": {"a": 1}}, "alerts"),
-    ("unknown alert status", payload(alert("X", status="pending")), "alerts.0.status"),
-    ("no alertname", payload({**alert("X"), "labels": {"severity": "x"}}), "alerts.0.labels"),
+    ("unknown alert status", payload(alert("X", status="pending")), "alerts[0].status"),
+    ("no alertname", payload({**alert("X"), "labels": {"severity": "x"}}), "alerts[0].labels"),
     (
         "label not a string",
         payload({**alert("X"), "labels": {"alertname": 1}}),
-        "alerts.0.labels.alertname",
+        "alerts[0].labels.alertname",
     ),
-    ("startsAt not a time", payload(alert("X", startsAt="yesterday")), "alerts.0.startsAt"),
-    ("no startsAt", _without("startsAt"), "alerts.0.startsAt"),
-    ("no fingerprint", _without("fingerprint"), "alerts.0.fingerprint"),
-    ("empty fingerprint", payload(alert("X", fingerprint="")), "alerts.0.fingerprint"),
+    ("startsAt not a time", payload(alert("X", startsAt="yesterday")), "alerts[0].startsAt"),
+    ("no startsAt", _without("startsAt"), "alerts[0].startsAt"),
+    ("no fingerprint", _without("fingerprint"), "alerts[0].fingerprint"),
+    ("empty fingerprint", payload(alert("X", fingerprint="")), "alerts[0].fingerprint"),
 ]
 
 
@@ -190,8 +190,8 @@ def test_a_bad_payload_is_a_422_naming_the_field(
 ) -> None:
     response = client.post("/alerts", json=body)
     assert response.status_code == 422, response.text
-    # `loc` is the full path (body, alerts, 0, fingerprint); `field` its top-level name.
-    assert field in [".".join(problem["loc"][1:]) for problem in response.json()["detail"]]
+    # `loc` is the full path (body, alerts, 0, fingerprint); `field` names it below the body.
+    assert field in [problem["field"] for problem in response.json()["detail"]]
     assert client.get("/alerts/decisions").json()["size"] == 0
 
 
