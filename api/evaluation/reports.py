@@ -158,7 +158,7 @@ def _dataset(frame: pd.DataFrame, with_prediction: bool) -> Dataset:
     return Dataset.from_pandas(table, data_definition=_definition(with_prediction))
 
 
-def _metrics(with_prediction: bool) -> list[Any]:
+def _metrics(with_prediction: bool, target: pd.Series) -> list[Any]:
     # Drift on the 11 inputs only: cnt and the prediction move with the season by design, so
     # counting them would flag every normal week.
     drift: list[Any] = [
@@ -175,12 +175,13 @@ def _metrics(with_prediction: bool) -> list[Any]:
     if not with_prediction:
         return drift
     # Plots off where they are optional: they cost ~0.3 s and the error plots stay in.
-    regression = [
-        RMSE(error_distr=False),
-        MAE(error_distr=False),
-        R2Score(),
-        MAPE(perc_error_plot=False),
-    ]
+    regression: list[Any] = [RMSE(error_distr=False), MAE(error_distr=False)]
+    # R2 of a constant target is 0/0: left out (reported as None), not computed into Evidently's
+    # 0.0, which would page BikeModelR2Low. (A target of zeros only cannot be scored at all:
+    # Evidently's regression metrics raise IndexError; /evaluate refuses such a batch.)
+    if target.nunique() > 1:
+        regression.append(R2Score())
+    regression.append(MAPE(perc_error_plot=False))
     return [*regression, *drift]
 
 
@@ -296,7 +297,7 @@ def evaluate(
         raise ReportError("the batch is empty")
     with_prediction = PREDICTION in current.columns and reference.has_prediction
     with _harmless_warnings():
-        snapshot = Report(_metrics(with_prediction)).run(
+        snapshot = Report(_metrics(with_prediction, current[TARGET])).run(
             _dataset(current, with_prediction), reference.dataset(with_prediction)
         )
         result = extract(

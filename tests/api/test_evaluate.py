@@ -7,7 +7,7 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from api.metrics import (
     MODEL_R2,
     MODEL_RMSE,
 )
+from api.routers.evaluate import MIN_EVALUATION_ROWS
 from api.schemas import EXAMPLE_HOUR
 
 MAX_ROWS = 1000
@@ -209,6 +210,40 @@ def test_bad_input_is_a_422_naming_the_record_and_field(
     assert after["success"] == before["success"]
     if field != "body" or "not an object" in body:
         assert after["rejected"] >= before["rejected"]
+
+
+def test_a_batch_shorter_than_a_day_is_a_422(client: TestClient) -> None:
+    response = client.post("/evaluate", json={"data": [_record()] * (MIN_EVALUATION_ROWS - 1)})
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["detail"]] == ["data"]
+    assert f"at least {MIN_EVALUATION_ROWS}" in response.json()["message"]
+
+
+def _day(cnt: Callable[[int], int]) -> list[dict[str, Any]]:
+    """A day of the same February hours with the given true counts, hour by hour."""
+    return [_record(hr=h, cnt=cnt(h)) for h in range(MIN_EVALUATION_ROWS)]
+
+
+def test_a_batch_without_a_single_rental_is_a_422(client: TestClient) -> None:
+    response = client.post("/evaluate", json={"data": _day(lambda h: 0)})
+    assert response.status_code == 422, response.text
+    assert [p["field"] for p in response.json()["detail"]] == ["data"]
+    assert "cnt is 0 in every record" in response.json()["message"]
+
+
+def test_r2_of_a_constant_cnt_is_none_not_zero(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    # R2 is 0/0 here; 0.0 would read as "explains nothing" and page BikeModelR2Low.
+    body = client.post("/evaluate", json={"data": _day(lambda h: 40)})
+    assert body.status_code == 200, body.text
+    assert body.json()["r2score"] is None
+    assert all(body.json()[k] is not None for k in ("rmse", "mae", "mape"))
+    assert math.isnan(_value(registry, MODEL_R2.name))
+    # Varied counts, some of them 0: every score is defined.
+    body = client.post("/evaluate", json={"data": _day(lambda h: h * 10)})
+    assert all(body.json()[k] is not None for k in ("rmse", "mae", "r2score", "mape"))
+    assert _value(registry, MODEL_R2.name) == pytest.approx(body.json()["r2score"])
 
 
 def test_many_bad_records_list_the_first_errors_and_count_the_rest(client: TestClient) -> None:
