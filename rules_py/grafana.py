@@ -2,7 +2,7 @@
 
 grafanalib's AlertRulev9 emits the ruler-API shape (rules nested in `grafana_alert`), which
 Grafana does not read from disk; this thin layer builds the provisioning file shape directly:
-A (the Prometheus query) -> B (reduce: last) -> C (threshold), C being the condition.
+A (the Prometheus query) -> B (reduce: last) -> C (the comparison), C being the condition.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "CONTACT_POINT",
     "EXPRESSION_UID",
     "OPERATORS",
+    "THRESHOLD_TYPES",
     "contact_points",
     "equivalence_problems",
     "policies",
@@ -34,8 +35,13 @@ ORG_ID = 1
 # Grafana's pseudo-datasource for server-side expressions (reduce, threshold, math).
 EXPRESSION_UID = "__expr__"
 CONTACT_POINT = "bikewatch-alertmanager"
-# PromQL comparison -> Grafana threshold evaluator (Grafana 11's threshold expression types).
-OPERATORS = {">": "gt", "<": "lt", ">=": "gte", "<=": "lte", "==": "eq", "!=": "ne"}
+# PromQL comparison -> Grafana 11.2's threshold evaluator. It knows `gt` and `lt` only (gte,
+# lte, eq and ne arrived in Grafana 11.6: an 11.2 server fails to build such a condition).
+THRESHOLD_TYPES = {">": "gt", "<": "lt"}
+# The other comparisons become a math expression (`$B >= 0.3`): 1 when true, 0 when false, and
+# a condition fires on non-zero.
+OPERATORS = (">", "<", ">=", "<=", "==", "!=")
+_MATH = re.compile(r"\$B (>=|<=|==|!=) (-?[0-9.]+(?:e[-+]?[0-9]+)?)")
 # The query window Grafana asks Prometheus for; the instant query reads its end, and ten
 # minutes leaves room for Prometheus's five-minute staleness lookback.
 QUERY_RANGE_SECONDS = 600
@@ -50,6 +56,29 @@ def uid(alert: AlertingRule) -> str:
 
 def _template(text: str) -> str:
     return _VALUE.sub("$values.B.Value", text)
+
+
+def _comparison(op: str, value: float) -> dict[str, Any]:
+    """C's model: a threshold where Grafana 11.2 has the evaluator, else a math expression."""
+    if op in THRESHOLD_TYPES:
+        return {
+            "conditions": [{"evaluator": {"params": [value], "type": THRESHOLD_TYPES[op]}}],
+            "expression": "B",
+            "type": "threshold",
+        }
+    return {"expression": f"$B {op} {format_number(value)}", "type": "math"}
+
+
+def _read_comparison(model: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(operator, threshold) of C's model, whichever form it has; None when it is neither."""
+    if model.get("type") == "threshold" and model.get("expression") == "B":
+        evaluator = model["conditions"][0]["evaluator"]
+        ops = {v: k for k, v in THRESHOLD_TYPES.items()}
+        return ops.get(evaluator["type"], evaluator["type"]), format_number(evaluator["params"][0])
+    match = _MATH.fullmatch(str(model.get("expression", "")))
+    if model.get("type") == "math" and match:
+        return match.group(1), format_number(float(match.group(2)))
+    return None
 
 
 def rule(alert: AlertingRule) -> dict[str, Any]:
@@ -92,13 +121,7 @@ def rule(alert: AlertingRule) -> dict[str, Any]:
                 "refId": "C",
                 "relativeTimeRange": {"from": 0, "to": 0},
                 "datasourceUid": EXPRESSION_UID,
-                "model": {
-                    "conditions": [{"evaluator": {"params": [t.value], "type": OPERATORS[t.op]}}],
-                    "datasource": expr_source,
-                    "expression": "B",
-                    "refId": "C",
-                    "type": "threshold",
-                },
+                "model": {"datasource": expr_source, "refId": "C", **_comparison(t.op, t.value)},
             },
         ],
         # No series: the API is down or never evaluated, which BikeApiDown already covers.
@@ -193,7 +216,6 @@ def _compare(name: str, g: Mapping[str, Any], p: Mapping[str, Any], problems: li
         problems.append(f"{name}: Grafana rule is not the A -> B -> C chain with condition C")
         return
     a, b, c = data["A"], data["B"]["model"], data["C"]["model"]
-    evaluator = c["conditions"][0]["evaluator"]
     _one(problems, name, "query", _normal(a["model"]["expr"]), _normal(str(tree.lhs)))
     _one(problems, name, "datasource", a["datasourceUid"], config.PROMETHEUS_DATASOURCE_UID)
     _one(
@@ -203,15 +225,12 @@ def _compare(name: str, g: Mapping[str, Any], p: Mapping[str, Any], problems: li
         (b["type"], b["expression"], b["reducer"]),
         ("reduce", "A", "last"),
     )
-    _one(problems, name, "condition input", (c["type"], c["expression"]), ("threshold", "B"))
-    _one(problems, name, "comparison", evaluator["type"], OPERATORS[op])
-    _one(
-        problems,
-        name,
-        "threshold",
-        format_number(evaluator["params"][0]),
-        format_number(tree.rhs.val),
-    )
+    comparison = _read_comparison(c)
+    if comparison is None:
+        problems.append(f"{name}: C is neither a threshold nor a `$B <op> number` math expression")
+        return
+    _one(problems, name, "comparison", comparison[0], op)
+    _one(problems, name, "threshold", comparison[1], format_number(tree.rhs.val))
     _one(problems, name, "for", parse_duration(g["for"]), parse_duration(p.get("for", "0s")))
     _one(problems, name, "severity", g["labels"].get("severity"), p["labels"].get("severity"))
 

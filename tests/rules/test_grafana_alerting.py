@@ -107,3 +107,38 @@ def test_equivalence_check_catches_a_drifted_grafana_rule(
     problems = grafana.equivalence_problems(prom, [yaml.safe_dump(doc)])
     assert len(problems) == 1
     assert problems[0].startswith(f"{names.BIKE_MODEL_RMSE_HIGH}: {what} differs"), problems
+
+
+def test_conditions_use_only_what_grafana_11_2_evaluates(files: dict[str, str]) -> None:
+    # Its threshold expression knows gt and lt; >= and friends are math expressions.
+    for title, rule in _rules(files).items():
+        condition = rule["data"][2]["model"]
+        if condition["type"] == "threshold":
+            types = {c["evaluator"]["type"] for c in condition["conditions"]}
+            assert types <= set(grafana.THRESHOLD_TYPES.values()), title
+        else:
+            assert condition["type"] == "math", title
+    drift = _rules(files)[names.BIKE_DATA_DRIFT_DETECTED]["data"][2]["model"]
+    assert drift["expression"] == f"$B >= {config.DRIFT_SHARE_THRESHOLD}"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "what"),
+    [(">= 0.3", ">= 0.5", "threshold"), (">= 0.3", "<= 0.3", "comparison")],
+)
+def test_equivalence_check_reads_math_conditions(
+    files: dict[str, str], before: str, after: str, what: str
+) -> None:
+    path = ALERTING + "bike-model-alerts.yaml"
+    doc = copy.deepcopy(yaml.safe_load(files[path]))
+    rule = next(
+        r for r in doc["groups"][0]["rules"] if r["title"] == names.BIKE_DATA_DRIFT_DETECTED
+    )
+    model = rule["data"][2]["model"]
+    assert before in model["expression"]
+    model["expression"] = model["expression"].replace(before, after)
+    prom = [t for p, t in files.items() if p.startswith("prometheus/rules/")]
+    problems = grafana.equivalence_problems(prom, [yaml.safe_dump(doc)])
+    assert problems == [problems[0]] and problems[0].startswith(
+        f"{names.BIKE_DATA_DRIFT_DETECTED}: {what} differs"
+    ), problems
