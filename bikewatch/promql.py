@@ -125,11 +125,20 @@ def predict_linear(metric: MetricSpec, *, window: str, seconds: float, **labels:
     return f"predict_linear({sel(metric, **labels)}[{window}], {seconds:g})"
 
 
-def age(metric: MetricSpec, **labels: str) -> str:
-    """Seconds since a Unix-timestamp gauge (`*_timestamp_seconds`)."""
+def latest(metric: MetricSpec, lookback: str, **labels: str) -> str:
+    """The highest value of a Unix-timestamp gauge over `lookback`: survives a restart that
+    resets the gauge to 0."""
+    if metric.kind != "gauge" or not metric.name.endswith("_timestamp_seconds"):
+        raise TypeError(f"latest() of {metric.name}: only `*_timestamp_seconds` gauges")
+    return f"max_over_time({sel(metric, **labels)}[{lookback}])"
+
+
+def age(metric: MetricSpec, lookback: str | None = None, **labels: str) -> str:
+    """Seconds since a Unix-timestamp gauge (`*_timestamp_seconds`); with `lookback`, since its
+    latest value over that window (see `latest`)."""
     if metric.kind != "gauge" or not metric.name.endswith("_timestamp_seconds"):
         raise TypeError(f"age() of {metric.name}: only `*_timestamp_seconds` gauges")
-    return f"time() - {sel(metric, **labels)}"
+    return f"time() - {latest(metric, lookback, **labels) if lookback else sel(metric, **labels)}"
 
 
 def label_values(metric: MetricSpec, label: str, **labels: str) -> str:

@@ -35,6 +35,8 @@ from bikewatch.grafana import (
 )
 
 JOB = config.API_JOB
+_LOOKBACK = config.EVALUATION_LOOKBACK
+_evaluation_age = promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)
 
 
 dashboard = dashboard(
@@ -89,10 +91,13 @@ dashboard = dashboard(
                 ),
                 stat(
                     "Age of last evaluation",
-                    "Time since the latest successful evaluation; red when the feedback loop "
-                    "has been silent longer than the alert allows.",
+                    "Time since the latest successful evaluation (surviving API restarts); red "
+                    "when the feedback loop has been silent longer than the alert allows.",
                     Unit.SECONDS,
-                    query(promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, job=JOB)),
+                    query(
+                        f"{_evaluation_age} and "
+                        f"{promql.latest(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)} > 0"
+                    ),
                     thresholds=above(config.EVALUATION_MAX_AGE_SECONDS),
                     sparkline=False,
                     width=4,

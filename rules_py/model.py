@@ -13,7 +13,7 @@ from api.metrics import (
 )
 from bikewatch import config
 from bikewatch.profiles import COMPOSE
-from bikewatch.promql import age, histogram_quantile, sel
+from bikewatch.promql import age, histogram_quantile, latest, sel
 from rules_py import names
 from rules_py.dsl import (
     BOTH,
@@ -208,15 +208,24 @@ r2_low = AlertingRule(
 )
 
 _max_age = config.EVALUATION_MAX_AGE_SECONDS
-_last_evaluation = sel(MODEL_LAST_EVALUATION_TIMESTAMP, **JOB)
+_lookback = config.EVALUATION_LOOKBACK
 # One evaluation at t=10m: the expression first holds one evaluation after 10m + the max age.
 _stale_onset = format_duration(600 + _max_age + 60)
-_stale_samples = (600 + _max_age) // 60 + 30
+# Samples every 10 minutes: promtool's test engine loads at most 10,000 samples per query, and
+# the lookback holds nine days of them.
+_STALE_STEP = 600
+_stale_samples = (600 + _max_age) // _STALE_STEP + 3
+_stale_fired = Fired(
+    TARGET,
+    "No model evaluation for too long",
+    f"The latest evaluation on {COMPOSE.api} is {_max_age // 86400}d 0h 11m 0s old "
+    f"(threshold {format_duration(_max_age)}): labelled data stopped reaching /evaluate.",
+)
 evaluation_stale = AlertingRule(
     name=names.BIKE_EVALUATION_STALE,
     # A never-evaluated API has no feedback loop to go stale; `> 0` keeps it quiet.
-    expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, **JOB)} > {_max_age} "
-    f"and {_last_evaluation} > 0",
+    expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age} "
+    f"and {latest(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > 0",
     for_="10m",
     severity="warning",
     summary="No model evaluation for too long",
@@ -226,20 +235,25 @@ evaluation_stale = AlertingRule(
     ),
     tests=(
         AlertTest(
-            name="a day without evaluation warns ten minutes later",
+            name="eight days without evaluation warn ten minutes later",
             series=(
                 Series(sel(MODEL_LAST_EVALUATION_TIMESTAMP, **TARGET), f"600x{_stale_samples}"),
             ),
+            interval=format_duration(_STALE_STEP),
             onset=_stale_onset,
-            fired=(
-                Fired(
-                    TARGET,
-                    "No model evaluation for too long",
-                    f"The latest evaluation on {COMPOSE.api} is 1d 0h 11m 0s old "
-                    f"(threshold {format_duration(_max_age)}): labelled data stopped reaching "
-                    "/evaluate.",
+            fired=(_stale_fired,),
+        ),
+        AlertTest(
+            name="an API restart (the gauge back to 0) does not hide it",
+            series=(
+                Series(
+                    sel(MODEL_LAST_EVALUATION_TIMESTAMP, **TARGET),
+                    f"600x10 0x{_stale_samples - 11}",
                 ),
             ),
+            interval=format_duration(_STALE_STEP),
+            onset=_stale_onset,
+            fired=(_stale_fired,),
         ),
     ),
 )

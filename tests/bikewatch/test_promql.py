@@ -64,10 +64,15 @@ def test_avg_by_and_predict_linear_and_age() -> None:
     assert promql.age(MODEL_LAST_EVALUATION_TIMESTAMP) == (
         f"time() - {MODEL_LAST_EVALUATION_TIMESTAMP.name}"
     )
+    assert promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, "9d", job="a") == (
+        f'time() - max_over_time({MODEL_LAST_EVALUATION_TIMESTAMP.name}{{job="a"}}[9d])'
+    )
     with pytest.raises(TypeError, match="only gauges"):
         promql.predict_linear(API_REQUESTS, window="1h", seconds=60)
     with pytest.raises(TypeError, match="timestamp"):
         promql.age(API_ACTIVE_REQUESTS)
+    with pytest.raises(TypeError, match="timestamp"):
+        promql.latest(API_ACTIVE_REQUESTS, "1h")
 
 
 def test_label_values_is_a_grafana_variable_query_on_an_existing_label() -> None:

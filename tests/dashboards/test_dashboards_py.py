@@ -110,7 +110,10 @@ def test_model_performance_content(built: dict[str, dict[str, Any]]) -> None:
     assert data["title"] == "Model Performance & Drift"
     assert {"RMSE", "MAE", "R²", "MAPE", "Drift detected", "Rows evaluated"} <= _titles(data)
     exprs = _exprs(data)
-    assert f'time() - {MODEL_LAST_EVALUATION_TIMESTAMP.name}{{job="{config.API_JOB}"}}' in exprs
+    last = f'{MODEL_LAST_EVALUATION_TIMESTAMP.name}{{job="{config.API_JOB}"}}'
+    # Read over a lookback so a restart (gauge back to 0) neither hides nor fakes the age.
+    latest = f"max_over_time({last}[{config.EVALUATION_LOOKBACK}])"
+    assert f"time() - {latest} and {latest} > 0" in exprs
     assert any(MODEL_FEATURE_DRIFT_SCORE.name in e for e in exprs)
     assert any(MODEL_PREDICTED_RENTALS.bucket in e and "by (le)" in e for e in exprs)
     assert any(MODEL_RETRAINING_DECISIONS.name in e and "by (decision, reason)" in e for e in exprs)

@@ -66,8 +66,11 @@ def test_promtool_fails_a_wrong_expectation(out: Path, tmp_path: Path) -> None:
     shutil.copytree(out / "prometheus", tmp_path / "prometheus")
     test_file = tmp_path / "prometheus/tests/bike-model-alerts_test.yml"
     data = yaml.safe_load(test_file.read_text())
-    case = next(c for t in data["tests"] for c in t["alert_rule_test"] if c["exp_alerts"])
+    test, case = next(
+        (t, c) for t in data["tests"] for c in t["alert_rule_test"] if c["exp_alerts"]
+    )
     case["eval_time"] = f"{parse_duration(case['eval_time']) // 60 - 1}m"
+    data["tests"] = [test]  # only the broken test: the staleness tests span eight days
     test_file.write_text(yaml.safe_dump(data))
     result = subprocess.run(
         [_tool("promtool"), "test", "rules", str(test_file)], capture_output=True, text=True
