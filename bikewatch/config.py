@@ -80,6 +80,9 @@ API_ERROR_STATUS_REGEX = "5.."
 # /evaluate builds an Evidently report and legitimately takes seconds; the latency alert guards
 # the serving path, not batch evaluation.
 API_LATENCY_EXCLUDED_ENDPOINT = "/evaluate"
+# Prometheus scrapes and health probes (~10 a minute, never failing) are not client traffic:
+# counted in the error ratio they dilute the 5xx share of real requests below the alert limit.
+API_PROBE_ENDPOINTS = "/metrics|/health|/ready"
 # Virtual and read-only filesystems never fill from writes; predicting them only adds noise.
 NODE_FILESYSTEM_EXCLUDED_FSTYPES = "tmpfs|ramfs|overlay|squashfs|nsfs|autofs|fuse.lxcfs"
 # Every alert carries these labels (final pass): one team owns API, model and host, and

@@ -12,7 +12,6 @@ from grafanalib import core as g
 
 from api.metrics import (
     API_ACTIVE_REQUESTS,
-    API_REQUEST_DURATION,
     API_REQUESTS,
     MODEL_INFERENCE_DURATION,
     MODEL_LOADED,
@@ -29,10 +28,12 @@ from bikewatch.grafana import (
     timeseries,
     value_text,
 )
+from rules_py.api import REQUEST_ERROR_RATIO, REQUEST_LATENCY
 
 __all__ = [
     "active_requests",
     "inference_percentiles",
+    "latency_p95",
     "latency_percentiles",
     "model_loaded",
     "predicted_rentals_distribution",
@@ -42,13 +43,16 @@ __all__ = [
 ]
 
 JOB = config.API_JOB
+_CLIENT = {"job": JOB, "endpoint": "!~" + config.API_PROBE_ENDPOINTS}
 _PERCENTILES = ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
 
 
 def status_ratio(status_regex: str) -> str:
-    """Share of all requests whose status code matches `status_regex`."""
-    matching = promql.rate(API_REQUESTS, by=(), job=JOB, status_code="~" + status_regex)
-    return f"{matching} / {promql.rate(API_REQUESTS, by=(), job=JOB)}"
+    """Share of client requests (probes excluded, as in the alert) whose status code matches
+    `status_regex`; 0 rather than no value before the first such answer."""
+    matching = promql.rate(API_REQUESTS, by=(), status_code="~" + status_regex, **_CLIENT)
+    total = promql.rate(API_REQUESTS, by=(), **_CLIENT)
+    return f"({matching} or {total} * 0) / {total}"
 
 
 def request_rate_by_endpoint(title: str = "Request rate by endpoint") -> g.Panel:
@@ -63,13 +67,21 @@ def request_rate_by_endpoint(title: str = "Request rate by endpoint") -> g.Panel
 def latency_percentiles() -> g.Panel:
     return timeseries(
         "Latency p50 / p95 / p99",
-        "Request latency percentiles over all endpoints, from the histogram buckets; the "
-        "dashed line is the p95 alert limit.",
+        "Latency percentiles of the serving path (every endpoint but /evaluate and the "
+        "probes), from the recording rules; the dashed line is the p95 alert limit.",
         Unit.SECONDS,
-        *(
-            query(promql.histogram_quantile(q, API_REQUEST_DURATION, job=JOB), label)
-            for q, label in _PERCENTILES
-        ),
+        *(query(REQUEST_LATENCY[q].sel(job=JOB), label) for q, label in _PERCENTILES),
+        thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
+    )
+
+
+def latency_p95() -> g.Panel:
+    return stat(
+        "p95 latency",
+        "95th percentile latency of the serving path (every endpoint but /evaluate and the "
+        "probes); the alert limit colours it red.",
+        Unit.SECONDS,
+        query(REQUEST_LATENCY[0.95].sel(job=JOB)),
         thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
     )
 
@@ -87,10 +99,10 @@ def active_requests() -> g.Panel:
 def server_error_ratio(title: str = "5xx ratio") -> g.Panel:
     return stat(
         title,
-        "Share of requests answered with a server error (the alerting ratio); red past the "
-        "alert limit.",
+        "Share of client requests (probes excluded) answered with a server error over 5 "
+        "minutes: the ratio the alert reads; red past its limit.",
         Unit.RATIO,
-        query(status_ratio(config.API_ERROR_STATUS_REGEX)),
+        query(REQUEST_ERROR_RATIO.sel(job=JOB)),
         thresholds=above(config.API_ERROR_RATIO_MAX),
     )
 

@@ -26,14 +26,7 @@ dashboard = dashboard(
                     Unit.REQUESTS_PER_SECOND,
                     query(promql.rate(API_REQUESTS, by=(), job=JOB)),
                 ),
-                stat(
-                    "p95 latency",
-                    "95th percentile of request latency over all endpoints; the alert limit "
-                    "colours it red.",
-                    Unit.SECONDS,
-                    query(_latency(0.95)),
-                    thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
-                ),
+                panels.latency_p95(),
                 panels.server_error_ratio(),
                 panels.active_requests(),
             ],

@@ -17,7 +17,7 @@ from bikewatch import config
 from bikewatch.generate import BuildError
 from bikewatch.profiles import COMPOSE, LOCAL, Profile
 from bikewatch.promcheck import check_expr, known_series, metric_names
-from rules_py import api, grafana, host, model
+from rules_py import api, grafana, host, model, names
 from rules_py.dsl import (
     SEVERITIES,
     AlertingRule,
@@ -380,12 +380,14 @@ def render_alertmanager_config(profile: Profile) -> str:
                     for severity in SEVERITIES
                 ],
             },
-            # A page already says the service is down: its warnings add nothing.
+            # While the API is down its warnings add nothing to the page. Only BikeApiDown
+            # inhibits: other critical alerts (errors, no model) must not mute the drift and
+            # quality warnings the retraining webhook acts on.
             "inhibit_rules": [
                 {
-                    "source_matchers": ['severity="critical"'],
+                    "source_matchers": [f'alertname="{names.BIKE_API_DOWN}"'],
                     "target_matchers": ['severity="warning"'],
-                    "equal": ["job"],
+                    "equal": ["job", "instance"],
                 }
             ],
             "receivers": [

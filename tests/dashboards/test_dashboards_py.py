@@ -20,6 +20,7 @@ from api.metrics import (
 )
 from bikewatch import config, dashboard_lint, dashboards, node_exporter, promcheck
 from bikewatch.grafana import DATASOURCE, GRID_COLUMNS
+from rules_py.api import REQUEST_ERROR_RATIO, REQUEST_LATENCY
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("api_performance", "infrastructure_overview", "ml_api_overview", "model_performance")
@@ -100,7 +101,12 @@ def test_api_performance_content(built: dict[str, dict[str, Any]]) -> None:
     exprs = _exprs(data)
     assert any('status_code=~"4.."' in e for e in exprs)
     assert any('status_code=~"5.."' in e for e in exprs)
-    assert any(e.startswith("histogram_quantile(0.99,") for e in exprs)
+    # The p99 drawn against the alert limit is the serving path's (recording rule), as alerted.
+    assert f'{REQUEST_LATENCY[0.99].record}{{job="{config.API_JOB}"}}' in exprs
+    assert f'{REQUEST_ERROR_RATIO.record}{{job="{config.API_JOB}"}}' in exprs
+    # Ratios leave out scrapes and probes, like the alert's recording rule.
+    ratios = [e for e in exprs if "status_code=~" in e]
+    assert ratios and all(config.API_PROBE_ENDPOINTS in e for e in ratios)
     assert any(API_ACTIVE_REQUESTS.name in e for e in exprs)
     assert all(f'job="{config.API_JOB}"' in e for e in exprs)
 
