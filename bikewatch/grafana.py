@@ -126,8 +126,6 @@ def query(expr: str, legend: str = "", *, instant: bool = False, heatmap: bool =
         instant=instant,
         format="heatmap" if heatmap else "time_series",
         datasource=dict(DATASOURCE),
-        # Grafana's own default: one point per pixel, not grafanalib's half resolution.
-        intervalFactor=1,
     )
 
 

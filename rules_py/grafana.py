@@ -186,7 +186,10 @@ def policies() -> dict[str, Any]:
                 "group_by": ["grafana_folder", "alertname"],
                 "group_wait": "10s",
                 "group_interval": config.ALERTMANAGER_GROUP_INTERVAL,
-                "repeat_interval": "4h",
+                # Grafana sends each alert to Alertmanager with an endsAt a few evaluation
+                # intervals ahead; re-sending it less often lets Alertmanager resolve an alert
+                # that still fires. Alertmanager deduplicates and applies its own repeats.
+                "repeat_interval": config.ALERTMANAGER_GROUP_INTERVAL,
             }
         ],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,6 +14,7 @@ from api.retraining import HISTORY_SIZE, Decision, DecisionLog
 __all__ = ["router"]
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+logger = logging.getLogger("bike-api.alerts")
 
 # Alertmanager groups alerts per notification; a few hundred at once means a storm, and the
 # body-size cap bounds it anyway. The cap keeps one request's work small.
@@ -60,6 +62,7 @@ class WebhookPayload(BaseModel):
 
 class WebhookSummary(BaseModel):
     received: int = Field(description="alerts in the notification")
+    truncated: int = Field(0, description="alerts Alertmanager left out of it (max_alerts)")
     already_decided: int = Field(description="alert occurrences decided by an earlier send")
     retraining_triggered: bool
     decisions: list[Decision] = Field(description="decisions taken on this notification")
@@ -97,8 +100,16 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummar
         )
         if entry is not None:
             decisions.append(entry)
+    if payload.truncated_alerts:
+        # Alertmanager's max_alerts cut them: their decisions wait for the next notification.
+        logger.warning(
+            "notification %r left out %d alerts: not decided",
+            payload.group_key,
+            payload.truncated_alerts,
+        )
     return WebhookSummary(
         received=len(payload.alerts),
+        truncated=payload.truncated_alerts,
         already_decided=len(payload.alerts) - len(decisions),
         retraining_triggered=any(d.decision == "RETRAINING_TRIGGERED" for d in decisions),
         decisions=decisions,

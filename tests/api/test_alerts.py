@@ -138,6 +138,7 @@ def test_a_resent_notification_is_not_decided_twice(
     body = client.post("/alerts", json=drift).json()
     assert body == {
         "received": 1,
+        "truncated": 0,
         "already_decided": 1,
         "retraining_triggered": False,
         "decisions": [],
@@ -201,3 +202,13 @@ def test_a_body_that_is_not_json_is_a_422(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert json.loads(response.text)["detail"]
+
+
+def test_alerts_alertmanager_truncated_are_reported_not_lost_silently(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {**payload(alert(names.BIKE_DATA_DRIFT_DETECTED)), "truncatedAlerts": 3}
+    with caplog.at_level("WARNING", logger="bike-api.alerts"):
+        summary = client.post("/alerts", json=body).json()
+    assert summary["truncated"] == 3 and summary["received"] == 1
+    assert "left out 3 alerts" in caplog.text
