@@ -17,8 +17,7 @@ import httpx
 
 from api.clients.batches import SHIFTED_PERIOD, api_url
 from api.clients.evaluation import print_result
-from api.clients.shifted import send_shifted
-from api.data import DataError
+from api.clients.shifted import reported, send_shifted
 from rules_py.names import BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_RMSE_HIGH
 
 __all__ = ["WAITED_FOR", "firing_alerts", "main"]
@@ -80,14 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     url, prometheus = api_url(args.url), args.prometheus.rstrip("/")
     name, start, end = SHIFTED_PERIOD
     print(f"--- 1. Sending the shifted batch {name} ({start} to {end}) to {url}/evaluate ---")
-    try:
-        if not _evaluate(url, args.source):
-            return 1
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as exc:
-        print(f"error: {exc!r}: is the API running at {url}?", file=sys.stderr)
+    if not reported(url, lambda: _evaluate(url, args.source)):
         return 1
     print(f"\n--- 2. Waiting up to {args.timeout:.0f} s for {', '.join(WAITED_FOR)} ---")
     deadline = time.monotonic() + args.timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 import httpx
 
@@ -11,13 +12,25 @@ from api.clients.batches import SHIFTED_PERIOD, api_url, shifted_payload
 from api.clients.evaluation import post_evaluation, print_result
 from api.data import DataError
 
-__all__ = ["main", "send_shifted"]
+__all__ = ["main", "reported", "send_shifted"]
 
 
 def send_shifted(url: str, source: str | None = None) -> httpx.Response:
     """POST the shifted batch to `url`/evaluate and return the answer."""
     with httpx.Client() as client:
         return post_evaluation(client, url, shifted_payload(source))
+
+
+def reported(url: str, step: Callable[[], bool]) -> bool:
+    """Run a step that reads the dataset and talks to the API at `url`; a data or HTTP error
+    becomes one line on stderr and False, not a traceback."""
+    try:
+        return step()
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except httpx.HTTPError as exc:
+        print(f"error: {exc!r}: is the API running at {url}?", file=sys.stderr)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,15 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     url = api_url(args.url)
     name, start, end = SHIFTED_PERIOD
     print(f"--- Sending the shifted batch {name} ({start} to {end}) to {url}/evaluate ---")
-    try:
-        response = send_shifted(url, args.source)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except httpx.HTTPError as exc:
-        print(f"error: {exc!r}: is the API running at {url}?", file=sys.stderr)
-        return 1
-    return 0 if print_result(name, response) else 1
+    return 0 if reported(url, lambda: print_result(name, send_shifted(url, args.source))) else 1
 
 
 if __name__ == "__main__":
