@@ -13,8 +13,8 @@ PROMETHEUS_URL ?= http://localhost:9090
 SERVICES := prometheus prometheus-node-exporter prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help all stop install system-deps generate check gen-check lint fmt test train api \
-	bench evaluation traffic drift-report fire-alert local local-stop reliability diff preview
+.PHONY: help all stop install system-deps generate check gen-check lint fmt test unit-test train \
+	api bench evaluation traffic drift-report fire-alert local local-stop reliability diff preview
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -48,30 +48,34 @@ system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanag
 	fi
 
 generate: $(STAMP) ## write everything under generated/ (the only way those files change)
-	$(PY) -m bikewatch.generate
+	$(PY) -m generator
 
 preview: generate ## render dashboard layouts to generated/previews/*.svg (part of generate)
 
 gen-check: $(STAMP) ## fail when generated/ is stale, missing files, or has untracked files
-	$(PY) -m bikewatch.generate --check
+	$(PY) -m generator --check
 	@untracked=$$(git ls-files --others --exclude-standard generated/ 2>/dev/null); \
 	if [ -n "$$untracked" ]; then echo "generated files not committed:"; echo "$$untracked"; \
 	  echo "run: git add generated/"; exit 1; fi
 
-lint: $(STAMP) ## ruff (lint and format check), mypy, and the dashboard/rule lint
+lint: $(STAMP) ## ruff (lint and format check), mypy, the layer contract, the dashboard lint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
-	$(PY) -m bikewatch.dashboard_lint
+	$(VENV)/bin/lint-imports
+	$(PY) -m generator.dashboard_lint
 
 fmt: $(STAMP) ## format the sources
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: system-deps $(STAMP) ## run the test suite (installs what it needs)
-	$(PY) -m pytest -q
+test: system-deps $(STAMP) ## every test, the end-to-end test included (installs what it needs)
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
-check: lint gen-check test ## lint, generated-is-current, tests: run before every commit
+unit-test: system-deps $(STAMP) ## every test but the end-to-end test (the inner loop)
+	$(PY) -m pytest -q -n 2 --dist worksteal -m "not e2e"
+
+check: lint gen-check unit-test ## lint, generated-is-current, unit tests: before every commit
 
 train: $(STAMP) ## train the model once on the January 2011 reference window
 	$(PY) -m api.train
@@ -105,13 +109,13 @@ stop: ## stop the compose stack
 	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unused-by-down} docker compose down
 
 local: system-deps $(STAMP) ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
-	$(PY) -m bikewatch.local start
+	$(PY) -m devtools.local start
 
 local-stop: ## stop exactly what `make local` started
-	$(PY) -m bikewatch.local stop
+	$(PY) -m devtools.local stop
 
 reliability: system-deps $(STAMP) ## 10,000 /predict at c=64 on a fresh native stack, then the missing-model drill
 	$(PY) tests/bench/reliability.py
 
 diff: $(STAMP) ## semantic diff of dashboards and rules vs BASE (default: merge base); FORMAT=markdown for a PR
-	$(PY) -m bikewatch.review diff $(if $(BASE),--base $(BASE)) --format $(or $(FORMAT),text)
+	$(PY) -m devtools.review diff $(if $(BASE),--base $(BASE)) --format $(or $(FORMAT),text)

@@ -1,6 +1,6 @@
 """Every Prometheus metric of bike-api, defined once: names are typed here and nowhere else.
 
-Dashboards and rules import the `MetricSpec` objects below (through `bikewatch.promql`), so a
+Dashboards and rules import the `MetricSpec` objects below (through `authoring.promql`), so a
 renamed metric is a one-line change that the generators, the lint and the tests all follow.
 
 Example:
@@ -41,11 +41,49 @@ __all__ = [
     "MODEL_R2",
     "MODEL_RETRAINING_DECISIONS",
     "MODEL_RMSE",
+    "UNIT_BOUNDS",
     "MetricSpec",
     "Metrics",
+    "Range",
+    "Unit",
 ]
 
 Kind = Literal["counter", "gauge", "histogram"]
+# What a metric's value measures. Dashboards derive their panel units from it and the build
+# checks every alert threshold against it (a ratio is 0-1, a percent 0-100: never mixed up).
+Unit = Literal[
+    "seconds",  # durations, and histograms of them
+    "timestamp_seconds",  # Unix time
+    "ratio",  # a share, 0-1
+    "percent",  # a share or an error written 0-100 (MAPE, as Evidently reports it)
+    "rentals",  # hourly rentals (cnt): predictions and the errors of predictions
+    "requests",  # HTTP requests, in flight or counted
+    "events",  # other counted things: evaluations, decisions, errors
+    "rows",  # rows of a labelled batch
+    "bytes",
+    "score",  # a dimensionless statistic (R2, a drift distance, a load average)
+    "boolean",  # 0 or 1
+    "info",  # always 1, the labels carry the information
+    "cpu_seconds",  # CPU time (a counter of seconds spent)
+    "per_second",  # a rate of anything counted (a recorded rate)
+]
+# Where a metric's values live, when they are bounded: (low, high), None for unbounded.
+Range = tuple[float | None, float | None]
+UNIT_BOUNDS: dict[str, Range] = {
+    "ratio": (0.0, 1.0),
+    "boolean": (0.0, 1.0),
+    "info": (1.0, 1.0),
+    "percent": (0.0, None),  # an error in percent may pass 100 (MAPE of a 3x overestimate)
+    "seconds": (0.0, None),
+    "timestamp_seconds": (0.0, None),
+    "rentals": (0.0, None),
+    "requests": (0.0, None),
+    "events": (0.0, None),
+    "rows": (0.0, None),
+    "bytes": (0.0, None),
+    "cpu_seconds": (0.0, None),
+    "per_second": (0.0, None),
+}
 # prometheus-client multiprocess aggregation for gauges (see its docs).
 MultiprocessMode = Literal[
     "all",
@@ -78,6 +116,16 @@ class MetricSpec:
     # Every value each label can take, where the set is closed: documents the cardinality bound
     # and lets tests and dashboards enumerate series.
     label_values: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    unit: Unit = "events"
+    # The values it can take, where bounded; a threshold outside it can never be crossed.
+    valid_range: Range | None = None
+
+    @property
+    def bounds(self) -> Range:
+        """`valid_range`, or what the unit implies: a ratio is 0-1, a boolean 0 or 1."""
+        if self.valid_range is not None:
+            return self.valid_range
+        return UNIT_BOUNDS.get(self.unit, (None, None))
 
     @property
     def bucket(self) -> str:
@@ -167,6 +215,7 @@ API_REQUESTS = MetricSpec(
     "counter",
     "HTTP requests served, by route template, method and status code.",
     ("endpoint", "method", "status_code"),
+    unit="requests",
 )
 API_REQUEST_DURATION = MetricSpec(
     "api_request_duration_seconds",
@@ -174,12 +223,14 @@ API_REQUEST_DURATION = MetricSpec(
     "HTTP request latency in seconds, by route template, method and status code.",
     ("endpoint", "method", "status_code"),
     LATENCY_BUCKETS,
+    unit="seconds",
 )
 API_ACTIVE_REQUESTS = MetricSpec(
     "api_active_requests",
     "gauge",
     "HTTP requests in flight.",
     multiprocess_mode="livesum",
+    unit="requests",
 )
 API_ERRORS = MetricSpec(
     "api_errors_total",
@@ -198,12 +249,14 @@ API_ERRORS = MetricSpec(
             "internal",
         )
     },
+    unit="requests",
 )
 MODEL_LOADED = MetricSpec(
     "model_loaded",
     "gauge",
     "1 when the model artifact is loaded and /predict can answer.",
     multiprocess_mode="livemin",
+    unit="boolean",
 )
 MODEL_INFO = MetricSpec(
     "model_info",
@@ -211,6 +264,7 @@ MODEL_INFO = MetricSpec(
     "Always 1; labels describe the loaded model.",
     ("version", "trained_from", "trained_to"),
     multiprocess_mode="livemax",
+    unit="info",
 )
 MODEL_INFERENCE_DURATION = MetricSpec(
     "model_inference_duration_seconds",
@@ -218,6 +272,7 @@ MODEL_INFERENCE_DURATION = MetricSpec(
     "Time spent in the model for one prediction, in seconds.",
     (),
     INFERENCE_BUCKETS,
+    unit="seconds",
 )
 MODEL_PREDICTED_RENTALS = MetricSpec(
     "model_predicted_rentals",
@@ -225,42 +280,51 @@ MODEL_PREDICTED_RENTALS = MetricSpec(
     "Distribution of predicted hourly rentals (cnt) returned by /predict.",
     (),
     PREDICTION_BUCKETS,
+    unit="rentals",
 )
 MODEL_RMSE = MetricSpec(
     "model_rmse_score",
     "gauge",
     "RMSE of the latest evaluation, in rentals per hour.",
     multiprocess_mode="mostrecent",
+    unit="rentals",
 )
 MODEL_MAE = MetricSpec(
     "model_mae_score",
     "gauge",
     "MAE of the latest evaluation, in rentals per hour.",
     multiprocess_mode="mostrecent",
+    unit="rentals",
 )
 MODEL_R2 = MetricSpec(
     "model_r2_score",
     "gauge",
     "R2 of the latest evaluation.",
     multiprocess_mode="mostrecent",
+    unit="score",
+    # 1 is a perfect fit; below 0 the model does worse than the batch's mean.
+    valid_range=(None, 1.0),
 )
 MODEL_MAPE = MetricSpec(
     "model_mape_score",
     "gauge",
-    "MAPE of the latest evaluation, in percent.",
+    "MAPE of the latest evaluation, in percent (0-100, as Evidently reports it; not a ratio).",
     multiprocess_mode="mostrecent",
+    unit="percent",
 )
 MODEL_DRIFTED_FEATURES_RATIO = MetricSpec(
     "model_drifted_features_ratio",
     "gauge",
     "Share of the 11 input features drifted in the latest evaluation (0-1).",
     multiprocess_mode="mostrecent",
+    unit="ratio",
 )
 MODEL_DRIFT_DETECTED = MetricSpec(
     "model_drift_detected",
     "gauge",
     "1 when the latest evaluation's drifted share reached the drift threshold.",
     multiprocess_mode="mostrecent",
+    unit="boolean",
 )
 MODEL_FEATURE_DRIFT_SCORE = MetricSpec(
     "model_feature_drift_score",
@@ -269,18 +333,24 @@ MODEL_FEATURE_DRIFT_SCORE = MetricSpec(
     ("feature",),
     multiprocess_mode="mostrecent",
     label_values={"feature": DRIFT_FEATURES},
+    unit="score",
+    # Both statistics are distances: Wasserstein (in reference standard deviations) has no upper
+    # bound, Jensen-Shannon stays within 0-1.
+    valid_range=(0.0, None),
 )
 MODEL_EVALUATION_ROWS = MetricSpec(
     "model_evaluation_rows",
     "gauge",
     "Rows in the latest evaluation.",
     multiprocess_mode="mostrecent",
+    unit="rows",
 )
 MODEL_LAST_EVALUATION_TIMESTAMP = MetricSpec(
     "model_last_evaluation_timestamp_seconds",
     "gauge",
     "Unix time of the latest successful evaluation.",
     multiprocess_mode="max",
+    unit="timestamp_seconds",
 )
 MODEL_EVALUATIONS = MetricSpec(
     "model_evaluations_total",
@@ -295,6 +365,7 @@ MODEL_EVALUATION_DURATION = MetricSpec(
     "Time to predict and build the Evidently report for one evaluation, in seconds.",
     (),
     EVALUATION_BUCKETS,
+    unit="seconds",
 )
 MODEL_RETRAINING_DECISIONS = MetricSpec(
     "model_retraining_decisions_total",

@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from api.metrics import Metrics
-from rules_py.names import BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_R2_LOW, BIKE_MODEL_RMSE_HIGH
 
 __all__ = [
     "HISTORY_SIZE",
+    "REASON_LABEL",
     "Decision",
     "DecisionLog",
     "DecisionName",
@@ -26,10 +27,14 @@ logger = logging.getLogger("bike-api.retraining")
 DecisionName = Literal["RETRAINING_TRIGGERED", "NO_ACTION"]
 Reason = Literal["data_drift", "model_quality", "resolved", "other_alert"]
 
+# The alert label that says why an alert may call for retraining; the rules set it (see
+# rules_py/model.py), so the API decides without knowing any alert's name.
+REASON_LABEL = "retraining_reason"
 # The course's monitor flow retrains on data drift; quality alerts are recorded under their own
 # reason so the dashboard tells "the model misfits" from "the inputs moved".
-DATA_DRIFT_ALERTS = frozenset({BIKE_DATA_DRIFT_DETECTED})
-MODEL_QUALITY_ALERTS = frozenset({BIKE_MODEL_RMSE_HIGH, BIKE_MODEL_R2_LOW})
+RETRAIN_ON: frozenset[Reason] = frozenset({"data_drift"})
+# The reasons an alert's label may give ("resolved" and "other_alert" are the API's own).
+LABELLED_REASONS: dict[str, Reason] = {"data_drift": "data_drift", "model_quality": "model_quality"}
 # Enough to show the last drills on a dashboard or in a test; older decisions live in the logs
 # and in the counter, so memory stays bounded whatever Alertmanager sends.
 HISTORY_SIZE = 100
@@ -54,19 +59,19 @@ class Decision:
     starts_at: datetime
 
 
-def decide(alertname: str, status: Literal["firing", "resolved"]) -> tuple[DecisionName, Reason]:
-    """Retrain on a firing data-drift alert; record everything else without acting.
+def decide(
+    labels: Mapping[str, str], status: Literal["firing", "resolved"]
+) -> tuple[DecisionName, Reason]:
+    """Retrain on a firing alert labelled `retraining_reason="data_drift"`; record everything
+    else without acting.
 
     A model-quality alert alone does not retrain: a high RMSE on a week of unusual weather is
     noise until the inputs themselves have moved, which is what the drift alert measures.
     """
     if status == "resolved":
         return "NO_ACTION", "resolved"
-    if alertname in DATA_DRIFT_ALERTS:
-        return "RETRAINING_TRIGGERED", "data_drift"
-    if alertname in MODEL_QUALITY_ALERTS:
-        return "NO_ACTION", "model_quality"
-    return "NO_ACTION", "other_alert"
+    reason = LABELLED_REASONS.get(labels.get(REASON_LABEL, ""), "other_alert")
+    return ("RETRAINING_TRIGGERED" if reason in RETRAIN_ON else "NO_ACTION"), reason
 
 
 class DecisionLog:
@@ -89,12 +94,13 @@ class DecisionLog:
 
     def record(
         self,
-        alertname: str,
+        labels: Mapping[str, str],
         status: Literal["firing", "resolved"],
         fingerprint: str,
         starts_at: datetime,
     ) -> Decision | None:
         """The new decision, or None when this occurrence was already decided (a re-send)."""
+        alertname = labels.get("alertname", "")
         key = (fingerprint, starts_at, status)
         with self._lock:
             if key in self._seen:
@@ -102,7 +108,7 @@ class DecisionLog:
             self._seen[key] = None
             while len(self._seen) > SEEN_SIZE:
                 self._seen.popitem(last=False)
-            decision, reason = decide(alertname, status)
+            decision, reason = decide(labels, status)
             if self._joins_open_episode(alertname, status, fingerprint, decision):
                 return None
             entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bikewatch import config, promql
-from bikewatch import node_exporter as node
-from bikewatch.grafana import (
+from authoring import config, promql
+from authoring import node_exporter as node
+from authoring.house_style import (
+    GrafanaUnit,
     Section,
-    Unit,
     above,
     below,
     dashboard,
@@ -43,43 +43,43 @@ dashboard = dashboard(
                 stat(
                     "Target up",
                     "Whether Prometheus's last scrape of this node-exporter succeeded.",
-                    Unit.NONE,
                     query(promql.sel(node.UP, **HOST)),
                     mappings=value_text({0: ("down", "red"), 1: ("up", "green")}),
                     sparkline=False,
                     width=4,
+                    unit=GrafanaUnit.NONE,
                 ),
                 stat(
                     "CPU busy",
                     "Share of CPU time not idle, over all cores; red past the alert limit.",
-                    Unit.RATIO,
                     query(_CPU_BUSY),
                     thresholds=above(config.NODE_CPU_BUSY_MAX),
                     width=5,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 stat(
                     "Memory available",
                     "Share of memory available for new work; red below the alert limit.",
-                    Unit.RATIO,
                     query(_MEMORY_AVAILABLE),
                     thresholds=below(config.NODE_MEMORY_AVAILABLE_MIN),
                     width=5,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 stat(
                     "Fullest filesystem",
                     "Used share of the fullest real filesystem (virtual ones excluded).",
-                    Unit.RATIO,
                     query(f"max({_DISK_USED})"),
                     thresholds=above(config.NODE_FILESYSTEM_USED_MAX),
                     width=5,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 stat(
                     "Load (1m)",
                     "1-minute load average: runnable plus waiting tasks; compare with the "
                     "number of cores.",
-                    Unit.NONE,
                     query(promql.sel(node.LOAD1, **HOST)),
                     width=5,
+                    unit=GrafanaUnit.NONE,
                 ),
             ],
         ),
@@ -90,7 +90,6 @@ dashboard = dashboard(
                     "CPU by mode",
                     "Share of CPU time per mode (user, system, iowait...), averaged over cores "
                     "and stacked; idle is left out.",
-                    Unit.RATIO,
                     query(
                         promql.avg_by(
                             promql.rate(
@@ -103,11 +102,11 @@ dashboard = dashboard(
                     stacked=True,
                     min_value=0,
                     max_value=1,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 timeseries(
                     "Memory",
                     "Memory in use (total minus available) and total.",
-                    Unit.BYTES,
                     query(
                         f"{promql.sel(node.MEMORY_TOTAL_BYTES, **HOST)}"
                         f" - {promql.sel(node.MEMORY_AVAILABLE_BYTES, **HOST)}",
@@ -115,6 +114,7 @@ dashboard = dashboard(
                     ),
                     query(promql.sel(node.MEMORY_TOTAL_BYTES, **HOST), "total"),
                     min_value=0,
+                    unit=GrafanaUnit.BYTES,
                 ),
             ],
         ),
@@ -125,17 +125,16 @@ dashboard = dashboard(
                     "Filesystem used",
                     "Used share of each real filesystem, by mount point; the dashed line "
                     "is the colour limit.",
-                    Unit.RATIO,
                     query(_DISK_USED, "{{mountpoint}}"),
                     thresholds=above(config.NODE_FILESYSTEM_USED_MAX),
                     min_value=0,
                     max_value=1,
                     width=8,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 timeseries(
                     "Disk throughput",
                     "Bytes read and written per second, by block device.",
-                    Unit.BYTES_PER_SECOND,
                     query(
                         promql.rate(node.DISK_READ_BYTES, by=("device",), **HOST), "read {{device}}"
                     ),
@@ -144,15 +143,16 @@ dashboard = dashboard(
                         "written {{device}}",
                     ),
                     width=8,
+                    unit=GrafanaUnit.BYTES_PER_SECOND,
                 ),
                 timeseries(
                     "Disk busy",
                     "Share of time each device was busy with I/O; near 100 % it saturates.",
-                    Unit.RATIO,
                     query(promql.rate(node.DISK_IO_TIME, by=("device",), **HOST), "{{device}}"),
                     min_value=0,
                     max_value=1,
                     width=8,
+                    unit=GrafanaUnit.RATIO,
                 ),
             ],
         ),
@@ -162,7 +162,6 @@ dashboard = dashboard(
                 timeseries(
                     "Network traffic",
                     "Bytes received and transmitted per second, by interface (loopback excluded).",
-                    Unit.BYTES_PER_SECOND,
                     query(
                         promql.rate(node.NETWORK_RECEIVE_BYTES, by=("device",), **NICS),
                         "received {{device}}",
@@ -171,15 +170,16 @@ dashboard = dashboard(
                         promql.rate(node.NETWORK_TRANSMIT_BYTES, by=("device",), **NICS),
                         "transmitted {{device}}",
                     ),
+                    unit=GrafanaUnit.BYTES_PER_SECOND,
                 ),
                 timeseries(
                     "Load average",
                     "1, 5 and 15-minute load averages.",
-                    Unit.NONE,
                     query(promql.sel(node.LOAD1, **HOST), "1m"),
                     query(promql.sel(node.LOAD5, **HOST), "5m"),
                     query(promql.sel(node.LOAD15, **HOST), "15m"),
                     min_value=0,
+                    unit=GrafanaUnit.NONE,
                 ),
             ],
         ),

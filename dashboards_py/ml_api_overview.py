@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bikewatch import config, panels, promql
-from bikewatch import node_exporter as node
-from bikewatch.grafana import Section, Unit, dashboard, query, stat, value_text
+from authoring import config, promql
+from authoring import node_exporter as node
+from authoring.house_style import GrafanaUnit, Section, dashboard, query, stat, value_text
+from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
 
@@ -19,12 +20,12 @@ dashboard = dashboard(
                 stat(
                     "API status",
                     "Whether Prometheus's last scrape of bike-api succeeded.",
-                    Unit.NONE,
                     query(promql.sel(node.UP, job=JOB)),
                     mappings=value_text({0: ("down", "red"), 1: ("up", "green")}),
                     sparkline=False,
+                    unit=GrafanaUnit.NONE,
                 ),
-                panels.model_loaded("Model status"),
+                panels.loaded_model("Model status"),
                 panels.active_requests(),
                 panels.server_error_ratio("Error rate (5xx)"),
             ],

@@ -18,11 +18,11 @@ from api.metrics import (
     MODEL_RETRAINING_DECISIONS,
     MODEL_RMSE,
 )
-from bikewatch import config, panels, promql
-from bikewatch.grafana import (
+from authoring import config, promql
+from authoring.house_style import (
     WHOLE_RANGE,
+    GrafanaUnit,
     Section,
-    Unit,
     above,
     bar_gauge,
     below,
@@ -33,6 +33,7 @@ from bikewatch.grafana import (
     timeseries,
     value_text,
 )
+from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
 _LOOKBACK = config.EVALUATION_LOOKBACK
@@ -51,49 +52,48 @@ dashboard = dashboard(
                     "RMSE",
                     "Root mean squared error of the latest evaluation, in rentals per hour; "
                     "red past the alert limit.",
-                    Unit.RENTALS_PER_HOUR,
                     query(promql.sel(MODEL_RMSE, job=JOB)),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=4,
+                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 stat(
                     "MAE",
                     "Mean absolute error of the latest evaluation, in rentals per hour.",
-                    Unit.RENTALS_PER_HOUR,
                     query(promql.sel(MODEL_MAE, job=JOB)),
                     width=4,
+                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 stat(
                     "R²",
                     "Share of the variance of hourly rentals the model explains (1 is perfect); "
                     "red below the alert limit.",
-                    Unit.NONE,
                     query(promql.sel(MODEL_R2, job=JOB)),
                     thresholds=below(config.MODEL_R2_MIN),
                     decimals=3,
                     width=4,
+                    unit=GrafanaUnit.NONE,
                 ),
                 stat(
                     "MAPE",
                     "Mean absolute percentage error of the latest evaluation.",
-                    Unit.PERCENT,
                     query(promql.sel(MODEL_MAPE, job=JOB)),
                     width=4,
+                    unit=GrafanaUnit.PERCENT,
                 ),
                 stat(
                     "Rows evaluated",
                     "Labelled rows in the latest evaluation: scores from a handful of rows "
                     "are noise.",
-                    Unit.COUNT,
                     query(promql.sel(MODEL_EVALUATION_ROWS, job=JOB)),
                     sparkline=False,
                     width=4,
+                    unit=GrafanaUnit.COUNT,
                 ),
                 stat(
                     "Age of last evaluation",
                     "Time since the latest successful evaluation (surviving API restarts); red "
                     "when the feedback loop has been silent longer than the alert allows.",
-                    Unit.SECONDS,
                     query(
                         f"{_evaluation_age} and "
                         f"{promql.latest(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)} > 0"
@@ -101,6 +101,7 @@ dashboard = dashboard(
                     thresholds=above(config.EVALUATION_MAX_AGE_SECONDS),
                     sparkline=False,
                     width=4,
+                    unit=GrafanaUnit.SECONDS,
                 ),
             ],
         ),
@@ -111,27 +112,27 @@ dashboard = dashboard(
                     "RMSE and MAE",
                     "Error of each evaluation, in rentals per hour; the dashed line is the RMSE "
                     "alert limit. Each step is one POST /evaluate.",
-                    Unit.RENTALS_PER_HOUR,
                     query(promql.sel(MODEL_RMSE, job=JOB), "RMSE"),
                     query(promql.sel(MODEL_MAE, job=JOB), "MAE"),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=8,
+                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 timeseries(
                     "R²",
                     "Explained variance of each evaluation; the dashed line is the alert limit.",
-                    Unit.NONE,
                     query(promql.sel(MODEL_R2, job=JOB), "R²"),
                     thresholds=below(config.MODEL_R2_MIN),
                     width=8,
+                    unit=GrafanaUnit.NONE,
                 ),
                 timeseries(
                     "MAPE",
                     "Mean absolute percentage error of each evaluation (inflated by the "
                     "night hours, where true counts are tiny).",
-                    Unit.PERCENT,
                     query(promql.sel(MODEL_MAPE, job=JOB), "MAPE"),
                     width=8,
+                    unit=GrafanaUnit.PERCENT,
                 ),
             ],
         ),
@@ -143,44 +144,44 @@ dashboard = dashboard(
                     "Share of the 11 input features whose distribution drifted from the "
                     "January reference in the latest evaluation; the marker is the threshold "
                     "at which drift is declared.",
-                    Unit.RATIO,
                     query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB)),
                     min_value=0,
                     max_value=1,
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
+                    unit=GrafanaUnit.RATIO,
                 ),
                 stat(
                     "Drift detected",
                     "Whether the latest evaluation's drifted share reached the threshold.",
-                    Unit.NONE,
                     query(promql.sel(MODEL_DRIFT_DETECTED, job=JOB)),
                     mappings=value_text({0: ("no drift", "green"), 1: ("drift", "red")}),
                     sparkline=False,
                     height=6,
+                    unit=GrafanaUnit.NONE,
                 ),
                 bar_gauge(
                     "Drift score by feature",
                     "Evidently's drift statistic per input feature in the latest evaluation "
                     "(the test Evidently picked for that column); compare features with each "
                     "other to see which inputs moved.",
-                    Unit.NONE,
                     query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
                     height=6,
+                    unit=GrafanaUnit.NONE,
                 ),
                 timeseries(
                     "Drifted feature share over time",
                     "Drift share of each evaluation; the dashed line is the drift threshold.",
-                    Unit.RATIO,
                     query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "drift share"),
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
                     min_value=0,
                     max_value=1,
+                    unit=GrafanaUnit.RATIO,
                 ),
                 timeseries(
                     "Drift score by feature over time",
                     "Per-feature drift statistic of each evaluation.",
-                    Unit.NONE,
                     query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    unit=GrafanaUnit.NONE,
                 ),
             ],
         ),
@@ -192,7 +193,6 @@ dashboard = dashboard(
                 timeseries(
                     "Predictions per second",
                     "Predictions served per second (one per /predict row).",
-                    Unit.OPS_PER_SECOND,
                     query(
                         promql.rate(
                             MODEL_PREDICTED_RENTALS,
@@ -202,26 +202,26 @@ dashboard = dashboard(
                         ),
                         "predictions",
                     ),
+                    unit=GrafanaUnit.OPS_PER_SECOND,
                 ),
                 timeseries(
                     "Evaluation duration p95",
                     "95th percentile time to predict and build the Evidently report for one "
                     "evaluation.",
-                    Unit.SECONDS,
                     query(
                         promql.histogram_quantile(0.95, MODEL_EVALUATION_DURATION, job=JOB), "p95"
                     ),
+                    unit=GrafanaUnit.SECONDS,
                 ),
             ],
         ),
         Section(
             "Model and retraining",
             [
-                panels.model_loaded(),
+                panels.loaded_model(),
                 stat(
                     "Model version",
                     "The loaded model's version and its training window, as labels.",
-                    Unit.NONE,
                     query(
                         promql.sel(MODEL_INFO, job=JOB),
                         "{{version}} ({{trained_from}} to {{trained_to}})",
@@ -230,12 +230,12 @@ dashboard = dashboard(
                     show_name=True,
                     sparkline=False,
                     width=10,
+                    unit=GrafanaUnit.NONE,
                 ),
                 bar_gauge(
                     "Evaluations by outcome",
                     "POST /evaluate calls over the picked range, by outcome (success, "
                     "rejected, busy, failed).",
-                    Unit.COUNT,
                     query(
                         promql.increase(
                             MODEL_EVALUATIONS, by=("outcome",), window=WHOLE_RANGE, job=JOB
@@ -245,13 +245,13 @@ dashboard = dashboard(
                     ),
                     width=8,
                     height=4,
+                    unit=GrafanaUnit.COUNT,
                 ),
                 bar_gauge(
                     "Retraining decisions",
                     "Decisions taken when Alertmanager called the webhook, over the picked "
                     "range, by decision and reason (simulated: nothing is retrained). Empty "
                     "until the first alert reaches the API.",
-                    Unit.COUNT,
                     query(
                         promql.increase(
                             MODEL_RETRAINING_DECISIONS,
@@ -264,6 +264,7 @@ dashboard = dashboard(
                     ),
                     width=24,
                     height=6,
+                    unit=GrafanaUnit.COUNT,
                 ),
             ],
         ),

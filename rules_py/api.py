@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from api.metrics import API_ACTIVE_REQUESTS, API_REQUEST_DURATION, API_REQUESTS
-from bikewatch import config
-from bikewatch.node_exporter import UP
-from bikewatch.profiles import COMPOSE
-from bikewatch.promql import histogram_quantile, rate, sel
-from rules_py import names
-from rules_py.dsl import (
+from authoring import config
+from authoring.alert_shapes import gauge_alert, ratio_alert, scrape_target
+from authoring.node_exporter import UP
+from authoring.promql import histogram_quantile, rate, sel
+from authoring.rules_dsl import (
     AlertingRule,
     AlertTest,
-    Fired,
+    Fires,
     RecordingRule,
     RecordTest,
     RuleGroup,
@@ -35,7 +34,7 @@ __all__ = [
 W = config.RULE_WINDOW
 JOB = {"job": config.API_JOB}
 # Test series carry the labels Prometheus adds at scrape time in the compose stack.
-TARGET = {**JOB, "instance": COMPOSE.api}
+TARGET = scrape_target(config.API_JOB)
 # Client traffic: scrapes and health probes excluded.
 CLIENT = {**JOB, "endpoint": "!~" + config.API_PROBE_ENDPOINTS}
 ERRORS = {**CLIENT, "status_code": "~" + config.API_ERROR_STATUS_REGEX}
@@ -90,6 +89,7 @@ REQUEST_ERROR_RATIO = RecordingRule(
     record_name("job", API_REQUESTS, f"ratio_rate{W}", suffix="_5xx"),
     # `or ... * 0`: with no 5xx series yet the ratio is 0, not absent, so dashboards draw it.
     f"({REQUEST_ERROR_RATE.sel()} or {REQUEST_RATE.sel()} * 0) / {REQUEST_RATE.sel()}",
+    unit="ratio",
     tests=(
         RecordTest(
             "one request in ten failing, however many probes succeed",
@@ -145,39 +145,31 @@ REQUEST_LATENCY_BY_ENDPOINT = RecordingRule(
     ),
 )
 
-_up = sel(UP, **TARGET)
-
-
-api_down = AlertingRule(
-    name=names.BIKE_API_DOWN,
-    threshold=Threshold(sel(UP, **JOB), "==", 0),
+api_down = gauge_alert(
+    "BikeApiDown",
+    UP,
+    "==",
+    0,
+    example=(1, 0),
     for_="1m",
     severity="critical",
+    # While the API is down its warnings add nothing to the page. Only this alert inhibits:
+    # other critical alerts (errors, no model) must not mute the drift and quality warnings the
+    # retraining webhook acts on.
+    inhibits="warning",
     summary="bike-api is down",
     description=(
         "Prometheus has not scraped {{ $labels.instance }} (job {{ $labels.job }}) for a minute: "
         "/predict and /evaluate are unavailable."
     ),
-    tests=(
-        AlertTest(
-            name="a target that stops answering pages after one minute",
-            series=(Series(_up, "1 1 0x10"),),
-            onset="2m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "bike-api is down",
-                    f"Prometheus has not scraped {COMPOSE.api} (job {config.API_JOB}) for a "
-                    "minute: /predict and /evaluate are unavailable.",
-                ),
-            ),
-        ),
-    ),
 )
 
-api_high_error_rate = AlertingRule(
-    name=names.BIKE_API_HIGH_ERROR_RATE,
-    threshold=Threshold(REQUEST_ERROR_RATIO.sel(**JOB), ">", config.API_ERROR_RATIO_MAX),
+api_high_error_rate = ratio_alert(
+    "BikeApiHighErrorRate",
+    REQUEST_ERROR_RATIO,
+    ">",
+    config.API_ERROR_RATIO_MAX,
+    example=((_requests("200", 540), _requests("500", 60)), 0.1),
     for_="5m",
     severity="critical",
     summary="bike-api answers too many requests with a server error",
@@ -186,19 +178,6 @@ api_high_error_rate = AlertingRule(
         f"over the last {W} (threshold {config.API_ERROR_RATIO_MAX:.0%})."
     ),
     tests=(
-        AlertTest(
-            name="one request in ten failing pages after five minutes",
-            series=(_requests("200", 540), _requests("500", 60)),
-            onset="1m",
-            fired=(
-                Fired(
-                    JOB,
-                    "bike-api answers too many requests with a server error",
-                    f"10% of requests to {config.API_JOB} ended in a 5xx over the last {W} "
-                    f"(threshold {config.API_ERROR_RATIO_MAX:.0%}).",
-                ),
-            ),
-        ),
         AlertTest(
             name="client errors alone never page",
             series=(_requests("200", 60), _requests("422", 540)),
@@ -209,7 +188,7 @@ api_high_error_rate = AlertingRule(
 
 _latency_max = format_number(config.API_LATENCY_P95_MAX_SECONDS)
 api_high_latency = AlertingRule(
-    name=names.BIKE_API_HIGH_LATENCY_P95,
+    name="BikeApiHighLatencyP95",
     threshold=Threshold(
         REQUEST_LATENCY_BY_ENDPOINT.sel(
             endpoint="!=" + config.API_LATENCY_EXCLUDED_ENDPOINT, **JOB
@@ -231,45 +210,24 @@ api_high_latency = AlertingRule(
                 *_latency_buckets("/predict", "0.5"),
                 *_latency_buckets(config.API_LATENCY_EXCLUDED_ENDPOINT, "2.5"),
             ),
-            onset="1m",
-            fired=(
-                Fired(
-                    {**JOB, "endpoint": "/predict"},
-                    "bike-api is slow on /predict",
-                    # Linear interpolation inside (0.1, 0.5]: 0.1 + 0.95 * 0.4 s.
-                    "p95 latency of /predict is 480ms over the last "
-                    f"{W} (threshold {_latency_max}s).",
-                ),
-            ),
+            # Linear interpolation inside (0.1, 0.5]: 0.1 + 0.95 * 0.4 s.
+            fires=(Fires({**JOB, "endpoint": "/predict"}, 0.48),),
         ),
     ),
 )
 
-_active = sel(API_ACTIVE_REQUESTS, **TARGET)
-api_high_concurrency = AlertingRule(
-    name=names.BIKE_API_HIGH_CONCURRENT_REQUESTS,
-    threshold=Threshold(sel(API_ACTIVE_REQUESTS, **JOB), ">", config.API_ACTIVE_REQUESTS_MAX),
+api_high_concurrency = gauge_alert(
+    "BikeApiHighConcurrentRequests",
+    API_ACTIVE_REQUESTS,
+    ">",
+    config.API_ACTIVE_REQUESTS_MAX,
+    example=(0, 60),
     for_="5m",
     severity="warning",
     summary="bike-api is queueing requests",
     description=(
         "{{ $value }} requests are in flight on {{ $labels.instance }} "
         f"(threshold {config.API_ACTIVE_REQUESTS_MAX})."
-    ),
-    tests=(
-        AlertTest(
-            name="sixty requests in flight warn after five minutes",
-            series=(Series(_active, "0 60x10"),),
-            onset="1m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "bike-api is queueing requests",
-                    f"60 requests are in flight on {COMPOSE.api} "
-                    f"(threshold {config.API_ACTIVE_REQUESTS_MAX}).",
-                ),
-            ),
-        ),
     ),
 )
 

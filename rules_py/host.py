@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from bikewatch import config
-from bikewatch.node_exporter import (
+from authoring import config
+from authoring.alert_shapes import gauge_alert, scrape_target
+from authoring.node_exporter import (
     CPU_SECONDS,
     FILESYSTEM_AVAIL_BYTES,
     MEMORY_AVAILABLE_BYTES,
     MEMORY_TOTAL_BYTES,
     UP,
 )
-from bikewatch.profiles import COMPOSE
-from bikewatch.promql import avg_by, predict_linear, rate, sel
-from rules_py import names
-from rules_py.dsl import (
+from authoring.promql import avg_by, predict_linear, rate, sel
+from authoring.rules_dsl import (
     AlertingRule,
     AlertTest,
-    Fired,
+    Fires,
     RuleGroup,
     Series,
     Threshold,
@@ -27,14 +26,18 @@ __all__ = ["groups"]
 
 W = config.RULE_WINDOW
 JOB = {"job": config.NODE_JOB}
-TARGET = {**JOB, "instance": COMPOSE.node_exporter}
+TARGET = scrape_target(config.NODE_JOB)
 _cpu_max = f"{config.NODE_CPU_BUSY_MAX:.0%}"
 _memory_min = f"{config.NODE_MEMORY_AVAILABLE_MIN:.0%}"
 _horizon = format_duration(config.NODE_DISK_FULL_HORIZON_SECONDS)
 
-node_exporter_down = AlertingRule(
-    name=names.NODE_EXPORTER_DOWN,
-    threshold=Threshold(sel(UP, **JOB), "==", 0),
+node_exporter_down = gauge_alert(
+    "NodeExporterDown",
+    UP,
+    "==",
+    0,
+    example=(1, 0),
+    job=config.NODE_JOB,
     for_="2m",
     severity="warning",
     summary="node-exporter is down: host metrics are blind",
@@ -42,27 +45,14 @@ node_exporter_down = AlertingRule(
         "Prometheus has not scraped {{ $labels.instance }} (job {{ $labels.job }}) for two "
         "minutes; the CPU, memory and disk alerts cannot fire."
     ),
-    tests=(
-        AlertTest(
-            name="a silent node-exporter warns after two minutes",
-            series=(Series(sel(UP, **TARGET), "1 0x10"),),
-            onset="1m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "node-exporter is down: host metrics are blind",
-                    f"Prometheus has not scraped {COMPOSE.node_exporter} (job {config.NODE_JOB}) "
-                    "for two minutes; the CPU, memory and disk alerts cannot fire.",
-                ),
-            ),
-        ),
-    ),
 )
 
 _idle = rate(CPU_SECONDS, window=W, mode="idle", **JOB)
 high_cpu = AlertingRule(
-    name=names.NODE_HIGH_CPU_USAGE,
-    threshold=Threshold(f"1 - {avg_by(_idle, ('job', 'instance'))}", ">", config.NODE_CPU_BUSY_MAX),
+    name="NodeHighCpuUsage",
+    threshold=Threshold(
+        f"1 - {avg_by(_idle, ('job', 'instance'))}", ">", config.NODE_CPU_BUSY_MAX, unit="ratio"
+    ),
     for_="15m",
     severity="warning",
     summary="The host's CPUs are saturated",
@@ -78,25 +68,18 @@ high_cpu = AlertingRule(
                 Series(sel(CPU_SECONDS, cpu=cpu, mode="idle", **TARGET), "0+3x30")
                 for cpu in ("0", "1")
             ),
-            onset="1m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "The host's CPUs are saturated",
-                    f"CPUs of {COMPOSE.node_exporter} are 95% busy over the last {W} "
-                    f"(threshold {_cpu_max}): the API's event loop is starved.",
-                ),
-            ),
+            fires=(Fires(TARGET, 0.95),),
         ),
     ),
 )
 
 low_memory = AlertingRule(
-    name=names.NODE_LOW_MEMORY,
+    name="NodeLowMemory",
     threshold=Threshold(
         f"{sel(MEMORY_AVAILABLE_BYTES, **JOB)} / {sel(MEMORY_TOTAL_BYTES, **JOB)}",
         "<",
         config.NODE_MEMORY_AVAILABLE_MIN,
+        unit="ratio",
     ),
     for_="5m",
     severity="warning",
@@ -113,14 +96,7 @@ low_memory = AlertingRule(
                 Series(sel(MEMORY_AVAILABLE_BYTES, **TARGET), "4000000000 400000000x20"),
             ),
             onset="1m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "The host is running out of memory",
-                    f"Only 5% of memory is available on {COMPOSE.node_exporter} "
-                    f"(threshold {_memory_min}): the OOM killer is next.",
-                ),
-            ),
+            fires=(Fires(TARGET, 0.05),),
         ),
     ),
 )
@@ -128,7 +104,7 @@ low_memory = AlertingRule(
 _filesystems = {**JOB, "fstype": "!~" + config.NODE_FILESYSTEM_EXCLUDED_FSTYPES}
 _disk = {**TARGET, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
 disk_filling_up = AlertingRule(
-    name=names.NODE_FILESYSTEM_FILLING_UP,
+    name="NodeFilesystemFillingUp",
     threshold=Threshold(
         predict_linear(
             FILESYSTEM_AVAIL_BYTES,
@@ -160,15 +136,7 @@ disk_filling_up = AlertingRule(
                     "20000000-1000000x90",
                 ),
             ),
-            onset="1m",
-            fired=(
-                Fired(
-                    _disk,
-                    "A filesystem will be full within " + _horizon,
-                    f"/ (/dev/sda1) on {COMPOSE.node_exporter} is predicted to run out of space "
-                    f"within {_horizon} at its last {config.NODE_DISK_PREDICT_WINDOW} of growth.",
-                ),
-            ),
+            fires=(Fires(_disk),),
         ),
     ),
 )

@@ -11,15 +11,14 @@ from api.metrics import (
     MODEL_R2,
     MODEL_RMSE,
 )
-from bikewatch import config
-from bikewatch.profiles import COMPOSE
-from bikewatch.promql import age, histogram_quantile, latest, sel
-from rules_py import names
-from rules_py.dsl import (
+from authoring import config
+from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
+from authoring.promql import age, histogram_quantile, latest, sel
+from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
     AlertTest,
-    Fired,
+    Fires,
     RecordingRule,
     RuleGroup,
     Series,
@@ -33,7 +32,11 @@ __all__ = ["INFERENCE_LATENCY", "groups"]
 
 W = config.RULE_WINDOW
 JOB = {"job": config.API_JOB}
-TARGET = {**JOB, "instance": COMPOSE.api}
+TARGET = scrape_target(config.API_JOB)
+# The label the API's webhook decides on (POST /alerts): why an alert may call for retraining,
+# so the service never needs to know alert names.
+DATA_DRIFT = retraining_reason("data_drift")
+MODEL_QUALITY = retraining_reason("model_quality")
 
 INFERENCE_LATENCY = RecordingRule(
     record_name("job", MODEL_INFERENCE_DURATION, f"p95_{W}"),
@@ -45,9 +48,12 @@ INFERENCE_LATENCY = RecordingRule(
 _evaluated = f"{sel(MODEL_EVALUATION_ROWS, **JOB)} > 0"
 
 
-model_not_loaded = AlertingRule(
-    name=names.BIKE_MODEL_NOT_LOADED,
-    threshold=Threshold(sel(MODEL_LOADED, **JOB), "==", 0),
+model_not_loaded = gauge_alert(
+    "BikeModelNotLoaded",
+    MODEL_LOADED,
+    "==",
+    0,
+    example=(1, 0),
     for_="2m",
     severity="critical",
     summary="bike-api has no model loaded",
@@ -55,27 +61,12 @@ model_not_loaded = AlertingRule(
         "{{ $labels.instance }} answers /predict with 503: no model artifact is loaded. "
         "Run `make train` and restart the API."
     ),
-    tests=(
-        AlertTest(
-            name="an API without its model pages after two minutes",
-            series=(Series(sel(MODEL_LOADED, **TARGET), "1 0x10"),),
-            onset="1m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "bike-api has no model loaded",
-                    f"{COMPOSE.api} answers /predict with 503: no model artifact is loaded. "
-                    "Run `make train` and restart the API.",
-                ),
-            ),
-        ),
-    ),
 )
 
 _bucket = MODEL_INFERENCE_DURATION.bucket
 _inference_max_ms = format_number(config.INFERENCE_P95_MAX_SECONDS * 1000)
 slow_inference = AlertingRule(
-    name=names.BIKE_SLOW_INFERENCE,
+    name="BikeSlowInference",
     threshold=Threshold(INFERENCE_LATENCY.sel(**JOB), ">", config.INFERENCE_P95_MAX_SECONDS),
     for_="10m",
     severity="warning",
@@ -92,27 +83,20 @@ slow_inference = AlertingRule(
                 Series(sel(MODEL_INFERENCE_DURATION, _bucket, le="0.025", **TARGET), "0+60x20"),
                 Series(sel(MODEL_INFERENCE_DURATION, _bucket, le="+Inf", **TARGET), "0+60x20"),
             ),
-            onset="1m",
-            fired=(
-                Fired(
-                    JOB,
-                    "Model inference is slow",
-                    # Interpolated inside (0.01, 0.025]: 0.01 + 0.95 * 0.015 s.
-                    "p95 time in the model is 24.25ms per prediction over the last "
-                    f"{W} (threshold {_inference_max_ms}ms).",
-                ),
-            ),
+            # Interpolated inside (0.01, 0.025]: 0.01 + 0.95 * 0.015 s.
+            fires=(Fires(JOB, 0.02425),),
         ),
     ),
 )
 
 _drift_max = f"{config.DRIFT_SHARE_THRESHOLD:.0%}"
-data_drift = AlertingRule(
-    name=names.BIKE_DATA_DRIFT_DETECTED,
+data_drift = gauge_alert(
+    "BikeDataDriftDetected",
+    MODEL_DRIFTED_FEATURES_RATIO,
     # `>=`: the API's own decision (Evidently's dataset drift) uses the same comparison.
-    threshold=Threshold(
-        sel(MODEL_DRIFTED_FEATURES_RATIO, **JOB), ">=", config.DRIFT_SHARE_THRESHOLD
-    ),
+    ">=",
+    config.DRIFT_SHARE_THRESHOLD,
+    example=(0, 0.5),
     for_="1m",
     severity="warning",
     summary="Input data drifted from the January reference",
@@ -121,57 +105,30 @@ data_drift = AlertingRule(
         f"evaluation on {{{{ $labels.instance }}}} (threshold {_drift_max}): the model sees data "
         "unlike its training window."
     ),
+    labels=DATA_DRIFT,
     backends=BOTH,
-    tests=(
-        AlertTest(
-            name="half the features drifting warns after a minute",
-            series=(Series(sel(MODEL_DRIFTED_FEATURES_RATIO, **TARGET), "0 0 0.5x10"),),
-            onset="2m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "Input data drifted from the January reference",
-                    "50% of the model's features drifted in the latest evaluation on "
-                    f"{COMPOSE.api} (threshold {_drift_max}): the model sees data unlike its "
-                    "training window.",
-                ),
-            ),
-        ),
-    ),
 )
 
-_rmse_max = format_number(config.MODEL_RMSE_MAX)
-rmse_high = AlertingRule(
-    name=names.BIKE_MODEL_RMSE_HIGH,
-    threshold=Threshold(sel(MODEL_RMSE, **JOB), ">", config.MODEL_RMSE_MAX),
+rmse_high = gauge_alert(
+    "BikeModelRmseHigh",
+    MODEL_RMSE,
+    ">",
+    config.MODEL_RMSE_MAX,
+    example=(40, 150),
     for_="1m",
     severity="warning",
     summary="Model error is too high",
     description=(
         'RMSE of the latest evaluation on {{ $labels.instance }} is {{ $value | printf "%.1f" }} '
-        f"rentals per hour (threshold {_rmse_max})."
+        f"rentals per hour (threshold {format_number(config.MODEL_RMSE_MAX)})."
     ),
+    labels=MODEL_QUALITY,
     backends=BOTH,
-    tests=(
-        AlertTest(
-            name="an RMSE of 150 warns after a minute",
-            series=(Series(sel(MODEL_RMSE, **TARGET), "40 40 150x10"),),
-            onset="2m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "Model error is too high",
-                    f"RMSE of the latest evaluation on {COMPOSE.api} is 150.0 rentals per hour "
-                    f"(threshold {_rmse_max}).",
-                ),
-            ),
-        ),
-    ),
 )
 
 _r2_min = format_number(config.MODEL_R2_MIN)
 r2_low = AlertingRule(
-    name=names.BIKE_MODEL_R2_LOW,
+    name="BikeModelR2Low",
     expression=f"{sel(MODEL_R2, **JOB)} < {_r2_min} and {_evaluated}",
     for_="1m",
     severity="warning",
@@ -180,6 +137,7 @@ r2_low = AlertingRule(
         'R2 of the latest evaluation on {{ $labels.instance }} is {{ $value | printf "%.2f" }} '
         f"(threshold {_r2_min})."
     ),
+    labels=MODEL_QUALITY,
     tests=(
         AlertTest(
             name="an R2 of 0.1 warns after a minute",
@@ -188,13 +146,7 @@ r2_low = AlertingRule(
                 Series(sel(MODEL_EVALUATION_ROWS, **TARGET), "0 0 168x10"),
             ),
             onset="2m",
-            fired=(
-                Fired(
-                    TARGET,
-                    "Model explains little of the variance",
-                    f"R2 of the latest evaluation on {COMPOSE.api} is 0.10 (threshold {_r2_min}).",
-                ),
-            ),
+            fires=(Fires(TARGET, 0.1),),
         ),
         AlertTest(
             name="an API that never evaluated stays quiet",
@@ -209,20 +161,16 @@ r2_low = AlertingRule(
 
 _max_age = config.EVALUATION_MAX_AGE_SECONDS
 _lookback = config.EVALUATION_LOOKBACK
-# One evaluation at t=10m: the expression first holds one evaluation after 10m + the max age.
-_stale_onset = format_duration(600 + _max_age + 60)
-# Samples every 10 minutes: promtool's test engine loads at most 10,000 samples per query, and
-# the lookback holds nine days of them.
+# Samples and evaluations every 10 minutes over nine days: promtool's test engine loads at most
+# 10,000 samples per query, and evaluating minute by minute would take ten times as long.
 _STALE_STEP = 600
-_stale_samples = (600 + _max_age) // _STALE_STEP + 3
-_stale_fired = Fired(
-    TARGET,
-    "No model evaluation for too long",
-    f"The latest evaluation on {COMPOSE.api} is {_max_age // 86400}d 0h 11m 0s old "
-    f"(threshold {format_duration(_max_age)}): labelled data stopped reaching /evaluate.",
-)
+# One evaluation at t=10m (one step): the expression first holds one step after 10m + max age.
+_stale_onset = _STALE_STEP + _max_age + _STALE_STEP
+_stale_samples = (_stale_onset + 600) // _STALE_STEP + 2
+# Firing at onset + for: (10m), the evaluation made at 10m is `onset` old.
+_stale_fires = Fires(TARGET, _stale_onset)
 evaluation_stale = AlertingRule(
-    name=names.BIKE_EVALUATION_STALE,
+    name="BikeEvaluationStale",
     # A never-evaluated API has no feedback loop to go stale; `> 0` keeps it quiet.
     expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age} "
     f"and {latest(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > 0",
@@ -240,8 +188,8 @@ evaluation_stale = AlertingRule(
                 Series(sel(MODEL_LAST_EVALUATION_TIMESTAMP, **TARGET), f"600x{_stale_samples}"),
             ),
             interval=format_duration(_STALE_STEP),
-            onset=_stale_onset,
-            fired=(_stale_fired,),
+            onset=format_duration(_stale_onset),
+            fires=(_stale_fires,),
         ),
         AlertTest(
             name="an API restart (the gauge back to 0) does not hide it",
@@ -252,8 +200,8 @@ evaluation_stale = AlertingRule(
                 ),
             ),
             interval=format_duration(_STALE_STEP),
-            onset=_stale_onset,
-            fired=(_stale_fired,),
+            onset=format_duration(_stale_onset),
+            fires=(_stale_fires,),
         ),
     ),
 )

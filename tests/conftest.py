@@ -59,3 +59,28 @@ def client(settings: Settings, registry: CollectorRegistry) -> Iterator[TestClie
 
     with TestClient(create_app(settings, registry=registry)) as test_client:
         yield test_client
+
+
+# --- The build ------------------------------------------------------------------------------
+# The layers the build needs, copied with a source broken on purpose: `python -m generator` runs
+# there as a user runs it, in its own interpreter.
+BUILD_LAYERS = ("api", "authoring", "dashboards_py", "rules_py", "generator")
+
+
+@pytest.fixture(scope="session")
+def generated_files() -> dict[str, str]:
+    """Every file of generated/, freshly built from the sources (once per session)."""
+    from generator.generate import build_all
+
+    return build_all()
+
+
+@pytest.fixture
+def source_copy(tmp_path: Path) -> Path:
+    """A copy of the build's layers in a temporary folder, to break and build there."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    for layer in BUILD_LAYERS:
+        shutil.copytree(ROOT / layer, copy / layer, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy

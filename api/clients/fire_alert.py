@@ -2,7 +2,8 @@
 
 The batch is real data of another season, so the drift share and RMSE gauges move because the
 model's inputs and errors changed, not because anything set them by hand. Prometheus then has
-to scrape the gauges and hold them past each rule's `for:` before the alerts fire.
+to scrape the gauges and hold them past each rule's `for:` before the alerts fire. The alerts
+are recognised by the label the API's webhook decides on (`retraining_reason`), not by name.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import httpx
 from api.clients.batches import SHIFTED_PERIOD, api_url
 from api.clients.evaluation import print_result
 from api.clients.shifted import reported, send_shifted
-from rules_py.names import BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_RMSE_HIGH
+from api.retraining import REASON_LABEL
 
 __all__ = ["WAITED_FOR", "firing_alerts", "main"]
 
-# The drift alert is the one the drill is about; the RMSE alert shows the drift hurt the model.
-WAITED_FOR = (BIKE_DATA_DRIFT_DETECTED, BIKE_MODEL_RMSE_HIGH)
+# The drift alert is the one the drill is about (it triggers retraining); a quality alert shows
+# the drift hurt the model. Each is waited for by its retraining reason.
+WAITED_FOR = ("data_drift", "model_quality")
 DEFAULT_PROMETHEUS_URL = "http://localhost:9090"
 # Scrape (15 s) + rule evaluation (15 s) + `for: 1m`, with room for a slow machine.
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -34,12 +36,15 @@ BUSY_WAIT_SECONDS = 3.0
 
 
 def firing_alerts(prometheus_url: str, client: httpx.Client) -> dict[str, list[dict[str, Any]]]:
-    """Alerts Prometheus reports, by name (each with its state, labels and annotations)."""
+    """Alerts Prometheus reports, by retraining reason (each with its state, labels and
+    annotations); alerts without the label are left out."""
     response = client.get(f"{prometheus_url}/api/v1/alerts", timeout=10.0)
     response.raise_for_status()
     alerts: dict[str, list[dict[str, Any]]] = {}
     for alert in response.json()["data"]["alerts"]:
-        alerts.setdefault(alert["labels"].get("alertname", "?"), []).append(alert)
+        reason = alert["labels"].get(REASON_LABEL)
+        if reason is not None:
+            alerts.setdefault(reason, []).append(alert)
     return alerts
 
 
@@ -47,6 +52,15 @@ def _describe(alert: dict[str, Any]) -> str:
     annotations = alert.get("annotations", {})
     text = annotations.get("description") or annotations.get("summary") or ""
     return f"{alert['state']} since {alert.get('activeAt', '?')}: {text}".strip()
+
+
+def _states(alerts: list[dict[str, Any]]) -> str:
+    """`AlertName pending`, one entry per alert name, or `inactive`."""
+    by_name: dict[str, set[str]] = {}
+    for alert in alerts:
+        by_name.setdefault(alert["labels"].get("alertname", "?"), set()).add(alert["state"])
+    text = ", ".join(f"{n} {'/'.join(sorted(s))}" for n, s in sorted(by_name.items()))
+    return text or "inactive"
 
 
 def _evaluate(url: str, source: str | None) -> bool:
@@ -81,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"--- 1. Sending the shifted batch {name} ({start} to {end}) to {url}/evaluate ---")
     if not reported(url, lambda: _evaluate(url, args.source)):
         return 1
-    print(f"\n--- 2. Waiting up to {args.timeout:.0f} s for {', '.join(WAITED_FOR)} ---")
+    reasons = ", ".join(f'{REASON_LABEL}="{r}"' for r in WAITED_FOR)
+    print(f"\n--- 2. Waiting up to {args.timeout:.0f} s for alerts with {reasons} ---")
     deadline = time.monotonic() + args.timeout
     seen: dict[str, str] = {}
     with httpx.Client() as client:
@@ -91,19 +106,20 @@ def main(argv: list[str] | None = None) -> int:
             except (httpx.HTTPError, KeyError, ValueError) as exc:
                 print(f"  prometheus not answering ({exc!r}), retrying")
                 alerts = {}
-            for alert_name in WAITED_FOR:
-                states = sorted({a["state"] for a in alerts.get(alert_name, [])}) or ["inactive"]
-                if seen.get(alert_name) != ",".join(states):
-                    seen[alert_name] = ",".join(states)
-                    print(f"  {alert_name}: {seen[alert_name]}")
+            for reason in WAITED_FOR:
+                states = _states(alerts.get(reason, []))
+                if seen.get(reason) != states:
+                    seen[reason] = states
+                    print(f"  {reason}: {states}")
             firing = {
-                n: [a for a in alerts.get(n, []) if a["state"] == "firing"] for n in WAITED_FOR
+                r: [a for a in alerts.get(r, []) if a["state"] == "firing"] for r in WAITED_FOR
             }
             if all(firing.values()):
                 print("\nFired:")
-                for alert_name, instances in firing.items():
+                for instances in firing.values():
                     for alert in instances:
-                        print(f"  {alert_name} ({alert['labels'].get('severity', '?')}):")
+                        labels = alert["labels"]
+                        print(f"  {labels.get('alertname')} ({labels.get('severity', '?')}):")
                         print(f"    {_describe(alert)}")
                 return 0
             if time.monotonic() >= deadline:

@@ -177,7 +177,7 @@ def _metrics(with_prediction: bool, target: pd.Series) -> list[Any]:
     # Plots off where they are optional: they cost ~0.3 s and the error plots stay in.
     regression: list[Any] = [RMSE(error_distr=False), MAE(error_distr=False)]
     # R2 of a constant target is 0/0: left out (reported as None), not computed into Evidently's
-    # 0.0, which would page BikeModelR2Low. (A target of zeros only cannot be scored at all:
+    # 0.0, which would page the low-R2 alert. (A target of zeros only cannot be scored at all:
     # Evidently's regression metrics raise IndexError; /evaluate refuses such a batch.)
     if target.nunique() > 1:
         regression.append(R2Score())

@@ -95,9 +95,7 @@ DecisionLogDep = Annotated[DecisionLog, Depends(get_decision_log)]
 async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummary:
     decisions = []
     for alert in payload.alerts:
-        entry = log.record(
-            alert.labels["alertname"], alert.status, alert.fingerprint, alert.starts_at
-        )
+        entry = log.record(alert.labels, alert.status, alert.fingerprint, alert.starts_at)
         if entry is not None:
             decisions.append(entry)
     if payload.truncated_alerts:

@@ -11,7 +11,7 @@ from api.config import Settings
 from api.main import create_app
 from api.metrics import MODEL_INFO, MODEL_LOADED
 from api.model import TREES_FILE
-from tests.api.test_predict import GOOD
+from api.schemas import EXAMPLE_HOUR as GOOD
 
 
 def _sample(registry: CollectorRegistry, name: str) -> float | None:

@@ -13,7 +13,7 @@ from api.metrics import (
     API_REQUESTS,
 )
 from api.middleware import UNMATCHED
-from tests.api.test_predict import GOOD
+from api.schemas import EXAMPLE_HOUR as GOOD
 
 
 def _lines(registry: CollectorRegistry, prefix: str) -> list[str]:

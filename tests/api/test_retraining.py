@@ -8,34 +8,38 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from api.metrics import MODEL_RETRAINING_DECISIONS, Metrics
-from api.retraining import DecisionLog, decide
-from rules_py import names
+from api.retraining import REASON_LABEL, DecisionLog, decide
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+# Alerts as the webhook sees them: the API decides on the reason label, never on the name.
+DRIFT = {"alertname": "AnyDriftAlert", REASON_LABEL: "data_drift"}
+QUALITY = {"alertname": "AnyQualityAlert", REASON_LABEL: "model_quality"}
+OTHER = {"alertname": "AnyOtherAlert"}
 
 
 @pytest.mark.parametrize(
-    ("alertname", "status", "expected"),
+    ("labels", "status", "expected"),
     [
-        (names.BIKE_DATA_DRIFT_DETECTED, "firing", ("RETRAINING_TRIGGERED", "data_drift")),
-        (names.BIKE_DATA_DRIFT_DETECTED, "resolved", ("NO_ACTION", "resolved")),
-        (names.BIKE_MODEL_RMSE_HIGH, "firing", ("NO_ACTION", "model_quality")),
-        (names.BIKE_MODEL_R2_LOW, "firing", ("NO_ACTION", "model_quality")),
-        (names.BIKE_API_DOWN, "firing", ("NO_ACTION", "other_alert")),
-        (names.BIKE_API_DOWN, "resolved", ("NO_ACTION", "resolved")),
+        (DRIFT, "firing", ("RETRAINING_TRIGGERED", "data_drift")),
+        (DRIFT, "resolved", ("NO_ACTION", "resolved")),
+        (QUALITY, "firing", ("NO_ACTION", "model_quality")),
+        (OTHER, "firing", ("NO_ACTION", "other_alert")),
+        (OTHER, "resolved", ("NO_ACTION", "resolved")),
+        ({**OTHER, REASON_LABEL: "made_up"}, "firing", ("NO_ACTION", "other_alert")),
     ],
 )
-def test_only_a_firing_drift_alert_triggers_retraining(
-    alertname: str, status: str, expected: tuple[str, str]
+def test_only_a_firing_data_drift_alert_triggers_retraining(
+    labels: dict[str, str], status: str, expected: tuple[str, str]
 ) -> None:
-    assert decide(alertname, status) == expected  # type: ignore[arg-type]
+    assert decide(labels, status) == expected  # type: ignore[arg-type]
 
 
 def test_every_decision_stays_within_the_metrics_bounded_labels() -> None:
     allowed = MODEL_RETRAINING_DECISIONS.label_values
-    for alertname in (*names.ALL_ALERTS, "SomeoneElsesAlert"):
+    reasons = (*allowed["reason"], "made_up", "")
+    for labels in (*({"alertname": "A", REASON_LABEL: r} for r in reasons), OTHER):
         for status in ("firing", "resolved"):
-            decision, reason = decide(alertname, status)  # type: ignore[arg-type]
+            decision, reason = decide(labels, status)  # type: ignore[arg-type]
             assert decision in allowed["decision"]
             assert reason in allowed["reason"]
 
@@ -50,7 +54,7 @@ def _count(registry: CollectorRegistry, decision: str, reason: str) -> float:
 def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it() -> None:
     registry = CollectorRegistry()
     log = DecisionLog(Metrics(registry))
-    drift = names.BIKE_DATA_DRIFT_DETECTED
+    drift = DRIFT
     first = log.record(drift, "firing", "abc", T0)
     assert first is not None and first.decision == "RETRAINING_TRIGGERED"
     assert log.record(drift, "firing", "abc", T0) is None
@@ -67,7 +71,7 @@ def test_the_same_drift_from_two_sources_retrains_once() -> None:
     # Prometheus's rule and its Grafana-managed twin: same alertname, other fingerprints.
     registry = CollectorRegistry()
     log = DecisionLog(Metrics(registry))
-    drift = names.BIKE_DATA_DRIFT_DETECTED
+    drift = DRIFT
     assert log.record(drift, "firing", "prometheus", T0) is not None
     assert log.record(drift, "firing", "grafana", T0 + timedelta(seconds=40)) is None
     assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 1
@@ -79,20 +83,20 @@ def test_the_same_drift_from_two_sources_retrains_once() -> None:
     assert log.record(drift, "firing", "grafana", T0 + timedelta(hours=1)) is not None
     assert _count(registry, "RETRAINING_TRIGGERED", "data_drift") == 2
     # Other alerts keep one decision per occurrence.
-    log.record(names.BIKE_MODEL_RMSE_HIGH, "firing", "rmse-prometheus", T0)
-    log.record(names.BIKE_MODEL_RMSE_HIGH, "firing", "rmse-grafana", T0)
+    log.record(QUALITY, "firing", "rmse-prometheus", T0)
+    log.record(QUALITY, "firing", "rmse-grafana", T0)
     assert _count(registry, "NO_ACTION", "model_quality") == 2
 
 
 def test_history_keeps_only_the_newest_decisions() -> None:
     log = DecisionLog(Metrics(CollectorRegistry()), size=3)
     for minute in range(5):
-        log.record(names.BIKE_API_DOWN, "firing", f"fp{minute}", T0 + timedelta(minutes=minute))
+        log.record(OTHER, "firing", f"fp{minute}", T0 + timedelta(minutes=minute))
     assert [d.fingerprint for d in log.history()] == ["fp2", "fp3", "fp4"]
 
 
 def test_a_retraining_decision_is_logged_as_simulated(caplog: pytest.LogCaptureFixture) -> None:
     log = DecisionLog(Metrics(CollectorRegistry()))
     with caplog.at_level("INFO", logger="bike-api.retraining"):
-        log.record(names.BIKE_DATA_DRIFT_DETECTED, "firing", "abc", T0)
+        log.record(DRIFT, "firing", "abc", T0)
     assert "RETRAINING_TRIGGERED (simulated, nothing launched)" in caplog.text

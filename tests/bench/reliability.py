@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from api.config import FEATURES  # noqa: E402
 from api.metrics import API_REQUESTS, MODEL_LOADED  # noqa: E402
-from bikewatch import config  # noqa: E402
-from bikewatch.local import RULES_DIR, Stack, free_port, start_stack  # noqa: E402
-from bikewatch.profiles import Profile  # noqa: E402
-from rules_py import names  # noqa: E402
+from authoring import config  # noqa: E402
+from authoring.profiles import Profile  # noqa: E402
+from devtools.local.plan import RULES_DIR, start_stack  # noqa: E402
+from devtools.local.processes import Stack, free_port  # noqa: E402
+from rules_py.model import model_not_loaded  # noqa: E402
 
 REQUESTS = 10_000
 CONCURRENCY = 64
@@ -126,7 +127,7 @@ def prometheus_value(prometheus: str, expr: str) -> float | None:
 
 
 def predict_count_expr() -> str:
-    from bikewatch.promql import sel
+    from authoring.promql import sel
 
     return f"sum({sel(API_REQUESTS, job=config.API_JOB, endpoint='/predict', method='POST')})"
 
@@ -205,7 +206,7 @@ def run_missing_model_drill(stack: Stack, profile: Profile) -> bool:
     def firing() -> bool:
         alerts = httpx.get(f"{prometheus}/api/v1/alerts").json()["data"]["alerts"]
         return any(
-            a["labels"]["alertname"] == names.BIKE_MODEL_NOT_LOADED and a["state"] == "firing"
+            a["labels"]["alertname"] == model_not_loaded.name and a["state"] == "firing"
             for a in alerts
         )
 

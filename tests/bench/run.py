@@ -244,12 +244,12 @@ TARGET_GENERATE_S = 2.0
 
 def bench_generate(seconds: int) -> bool:
     """`make generate` for everything: a fresh interpreter, into a temp folder (median of 5)."""
-    print("== make generate (python -m bikewatch.generate, fresh process, median and worst of 5)")
+    print("== make generate (python -m generator, fresh process, median and worst of 5)")
     times = []
     with tempfile.TemporaryDirectory(prefix="bikewatch-gen-") as out:
         for _ in range(5):
             started = time.perf_counter()
-            subprocess.run([PYTHON, "-m", "bikewatch.generate", "--out", out], cwd=ROOT,
+            subprocess.run([PYTHON, "-m", "generator", "--out", out], cwd=ROOT,
                            env=base_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
             times.append(time.perf_counter() - started)
     print(f"  median {statistics.median(times):.2f} s, worst {max(times):.2f} s")

@@ -26,12 +26,15 @@ import pytest
 from api.config import FEATURES
 from api.metrics import MODEL_RETRAINING_DECISIONS
 from api.schemas import EXAMPLE_HOUR
-from bikewatch import config
-from bikewatch.local import RULES_DIR, Stack, free_port, start_stack
-from bikewatch.profiles import Profile
-from rules_py import names
+from authoring import config
+from authoring.profiles import Profile
+from devtools.local.plan import RULES_DIR, start_stack
+from devtools.local.processes import Stack, free_port
+from rules_py.api import api_down
+from rules_py.model import data_drift
 
-pytestmark = pytest.mark.e2e
+# One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "generated" / "grafana" / "dashboards"
@@ -314,19 +317,18 @@ def fired(driven: Live, drift_drill: subprocess.Popen[str]) -> Live:
     """The drift drill completed: `make fire-alert` saw the drift alert firing."""
     output, _ = drift_drill.communicate(timeout=ALERT_SECONDS + 60)
     assert drift_drill.returncode == 0, output
-    assert names.BIKE_DATA_DRIFT_DETECTED in output
+    assert data_drift.name in output
     return driven
 
 
 def test_the_drift_alert_fires_reaches_alertmanager_and_triggers_retraining(fired: Live) -> None:
     firing = {a["labels"]["alertname"] for a in fired.prometheus_alerts() if a["state"] == "firing"}
-    assert names.BIKE_DATA_DRIFT_DETECTED in firing
+    assert data_drift.name in firing
 
     def held_by_alertmanager() -> bool:
         alerts = httpx.get(f"{fired.alertmanager}/api/v2/alerts").json()
         return any(
-            a["labels"]["alertname"] == names.BIKE_DATA_DRIFT_DETECTED
-            and a["status"]["state"] == "active"
+            a["labels"]["alertname"] == data_drift.name and a["status"]["state"] == "active"
             for a in alerts
         )
 
@@ -337,8 +339,7 @@ def test_the_drift_alert_fires_reaches_alertmanager_and_triggers_retraining(fire
         return [
             d
             for d in decisions
-            if d["alertname"] == names.BIKE_DATA_DRIFT_DETECTED
-            and d["decision"] == "RETRAINING_TRIGGERED"
+            if d["alertname"] == data_drift.name and d["decision"] == "RETRAINING_TRIGGERED"
         ]
 
     decided = wait_for("the webhook records RETRAINING_TRIGGERED", retraining_decided, 90)
@@ -382,7 +383,7 @@ def test_stopping_the_api_fires_bike_api_down(without_model: Live) -> None:
 
     def api_down_firing() -> bool:
         return any(
-            a["labels"]["alertname"] == names.BIKE_API_DOWN and a["state"] == "firing"
+            a["labels"]["alertname"] == api_down.name and a["state"] == "firing"
             for a in fired.prometheus_alerts()
         )
 

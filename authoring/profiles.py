@@ -1,0 +1,68 @@
+"""Target profiles: where each service of the stack lives, for compose and for the native stack.
+
+The generator renders Prometheus and Alertmanager configs once per profile, so the native stack
+(`make local`) and the end-to-end test use configs compiled from the same sources as compose,
+never files edited with sed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authoring import config
+
+__all__ = ["COMPOSE", "LOCAL", "PROFILES", "Profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Addresses and intervals of one deployment of the stack."""
+
+    name: str
+    api: str  # host:port of bike-api
+    node_exporter: str
+    prometheus: str
+    alertmanager: str
+    grafana: str
+    # Prometheus's own default; dashboards' $__rate_interval assumes at least this.
+    scrape_interval: str = "15s"
+    evaluation_interval: str = "15s"
+    # Where Prometheus finds the rule files (relative paths resolve against the config file).
+    rules_dir: str = "/etc/prometheus/rules"
+
+    @property
+    def alert_webhook_url(self) -> str:
+        """The API's Alertmanager webhook receiver (`POST /alerts`)."""
+        return f"http://{self.api}/alerts"
+
+    def targets(self) -> dict[str, str]:
+        """Scrape job name -> target address."""
+        return {
+            config.API_JOB: self.api,
+            config.NODE_JOB: self.node_exporter,
+            config.PROMETHEUS_JOB: self.prometheus,
+            config.ALERTMANAGER_JOB: self.alertmanager,
+        }
+
+
+# Compose service names and their container ports.
+COMPOSE = Profile(
+    name="compose",
+    api="bike-api:8080",
+    node_exporter="node-exporter:9100",
+    prometheus="prometheus:9090",
+    alertmanager="alertmanager:9093",
+    grafana="grafana:3000",
+)
+# The native stack binds loopback only, on the same ports as compose publishes.
+LOCAL = Profile(
+    name="local",
+    api="127.0.0.1:8080",
+    node_exporter="127.0.0.1:9100",
+    prometheus="127.0.0.1:9090",
+    alertmanager="127.0.0.1:9093",
+    grafana="127.0.0.1:3000",
+    # rule_files resolve against the config file: generated/local/prometheus/prometheus.yml.
+    rules_dir="../../prometheus/rules",
+)
+PROFILES = (COMPOSE, LOCAL)

@@ -1,1 +1,0 @@
-"""bikewatch's build side: shared PromQL helpers, config, and the `generated/` compiler."""

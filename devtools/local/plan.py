@@ -1,0 +1,322 @@
+"""The native stack's plan: which processes, with which configs, in which order.
+
+Configs come from the generator (the same functions that write `generated/`), so the native
+stack (`make local`) and the end-to-end test never run a config edited by hand. Grafana joins
+when a `grafana` binary is on the PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from authoring.profiles import COMPOSE, LOCAL, Profile
+from devtools.local.processes import (
+    READY_TIMEOUT_SECONDS,
+    ROOT,
+    Service,
+    Stack,
+    StackError,
+    port_in_use,
+    split_address,
+)
+from generator.generate import stack_config_files
+from generator.sources import discover
+
+__all__ = [
+    "DEBIAN_BINARIES",
+    "DEFAULT_MODEL_DIR",
+    "DEFAULT_RUN_DIR",
+    "RULES_DIR",
+    "check_binaries",
+    "grafana_service",
+    "plan",
+    "render_configs",
+    "render_grafana_provisioning",
+    "start_local",
+    "start_stack",
+    "train_if_missing",
+]
+
+GENERATED = ROOT / "generated"
+RULES_DIR = GENERATED / "prometheus" / "rules"
+LOCAL_PROMETHEUS_CONFIG = GENERATED / "local" / "prometheus" / "prometheus.yml"
+LOCAL_ALERTMANAGER_CONFIG = GENERATED / "local" / "alertmanager" / "alertmanager.yml"
+DEFAULT_RUN_DIR = ROOT / "run"
+DEFAULT_MODEL_DIR = ROOT / "artifacts"
+# The API writes its card last: its presence means a complete artifact.
+MODEL_MARKER = "model_card.json"
+
+# Debian package -> the binary it installs (what `make system-deps` installs).
+DEBIAN_BINARIES = {
+    "prometheus": "prometheus",
+    "prometheus-node-exporter": "prometheus-node-exporter",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+}
+GRAFANA_BINARIES = ("grafana", "grafana-server")
+GRAFANA_PROVISIONING = GENERATED / "grafana" / "provisioning"
+GRAFANA_DASHBOARDS = GENERATED / "grafana" / "dashboards"
+# Where Grafana's packages put its static files (homepath), first match wins.
+GRAFANA_HOMES = ("/usr/share/grafana", "/usr/local/share/grafana", "/opt/grafana")
+
+
+def missing_packages() -> list[str]:
+    """Debian packages whose binary is not on the PATH."""
+    return [pkg for pkg, binary in DEBIAN_BINARIES.items() if shutil.which(binary) is None]
+
+
+def grafana_binary() -> str | None:
+    for name in GRAFANA_BINARIES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def render_configs(
+    profile: Profile, run_dir: Path, rules_dir: Path = RULES_DIR
+) -> tuple[Path, Path]:
+    """Compile Prometheus's and Alertmanager's configs for `profile` into `run_dir/config`.
+
+    The same compiler functions write generated/ for compose and for `make local`; the rule files
+    are referenced in place (absolute path), so the run folder holds no copy to drift.
+    """
+    profile = replace(profile, rules_dir=str(rules_dir.resolve()))
+    config_dir = run_dir / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    files = stack_config_files(profile, discover().groups)
+    prometheus = config_dir / "prometheus.yml"
+    prometheus.write_text(files["prometheus/prometheus.yml"], encoding="utf-8")
+    alertmanager = config_dir / "alertmanager.yml"
+    alertmanager.write_text(files["alertmanager/alertmanager.yml"], encoding="utf-8")
+    return prometheus, alertmanager
+
+
+def render_grafana_provisioning(profile: Profile, run_dir: Path) -> Path:
+    """Grafana's provisioning for `profile` in `run_dir/grafana/provisioning`.
+
+    The generated files are written for compose (service names, the dashboards mounted at
+    /var/lib/grafana/dashboards). Loaded as YAML, only the addresses change: each datasource
+    points at the profile's service and the dashboard provider at generated/grafana/dashboards.
+    """
+    moved = {
+        f"http://{getattr(COMPOSE, name)}": f"http://{getattr(profile, name)}"
+        for name in ("prometheus", "alertmanager", "api")
+    }
+    out = run_dir / "grafana" / "provisioning"
+    for source in sorted(GRAFANA_PROVISIONING.rglob("*.y*ml")):
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        kind = source.parent.name
+        if kind == "datasources":
+            for datasource in data.get("datasources", []):
+                datasource["url"] = moved.get(datasource.get("url", ""), datasource.get("url"))
+        elif kind == "dashboards":
+            for provider in data.get("providers", []):
+                provider["options"]["path"] = str(GRAFANA_DASHBOARDS)
+        elif kind == "alerting":
+            for point in data.get("contactPoints", []):
+                for receiver in point.get("receivers", []):
+                    url = receiver.get("settings", {}).get("url", "")
+                    if url in moved:
+                        receiver["settings"]["url"] = moved[url]
+        target = out / source.relative_to(GRAFANA_PROVISIONING)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(data, sort_keys=True), encoding="utf-8")
+    return out
+
+
+def grafana_service(profile: Profile, run_dir: Path) -> Service | None:
+    """Grafana on the profile's address when a binary is installed, else None (and why)."""
+    binary = grafana_binary()
+    if binary is None:
+        return None
+    password = os.environ.get("GRAFANA_ADMIN_PASSWORD")
+    if not password:
+        raise StackError(
+            "Grafana found: export GRAFANA_ADMIN_PASSWORD first (the native stack reads the "
+            "environment, not .env; see .env.example)"
+        )
+    home = next((h for h in GRAFANA_HOMES if Path(h, "conf", "defaults.ini").exists()), None)
+    if home is None:
+        raise StackError(f"Grafana found at {binary} but no homepath in {', '.join(GRAFANA_HOMES)}")
+    host, port = split_address(profile.grafana)
+    argv = (binary, "server") if Path(binary).name == "grafana" else (binary,)
+    return Service(
+        "grafana",
+        (*argv, f"--homepath={home}"),
+        profile.grafana,
+        "/api/health",
+        {
+            "GF_PATHS_PROVISIONING": str(render_grafana_provisioning(profile, run_dir)),
+            "GF_PATHS_DATA": str(run_dir / "grafana-data"),
+            "GF_PATHS_LOGS": str(run_dir / "logs"),
+            "GF_SERVER_HTTP_ADDR": host,
+            "GF_SERVER_HTTP_PORT": str(port),
+            "GF_SECURITY_ADMIN_PASSWORD": password,
+            "GF_AUTH_ANONYMOUS_ENABLED": os.environ.get("GRAFANA_ANONYMOUS_ENABLED", "false"),
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+        },
+    )
+
+
+def plan(
+    profile: Profile,
+    run_dir: Path,
+    prometheus_config: Path,
+    alertmanager_config: Path,
+    model_dir: Path,
+    reports_dir: Path,
+) -> list[Service]:
+    """The services in start order: scrape targets first, so Prometheus finds them up."""
+    api_host, api_port = split_address(profile.api)
+    return [
+        Service(
+            "node-exporter",
+            ("prometheus-node-exporter", f"--web.listen-address={profile.node_exporter}"),
+            profile.node_exporter,
+            "/metrics",
+        ),
+        Service(
+            "alertmanager",
+            (
+                "prometheus-alertmanager",
+                f"--config.file={alertmanager_config}",
+                f"--storage.path={run_dir / 'alertmanager-data'}",
+                f"--web.listen-address={profile.alertmanager}",
+                # One instance: clustering off, so it opens no gossip port.
+                "--cluster.listen-address=",
+            ),
+            profile.alertmanager,
+            "/-/ready",
+        ),
+        Service(
+            "bike-api",
+            (
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                api_host,
+                "--port",
+                str(api_port),
+                # Requests are counted in metrics; the log keeps the app's own messages readable.
+                "--no-access-log",
+            ),
+            profile.api,
+            "/ready",
+            {"MODEL_DIR": str(model_dir), "REPORTS_DIR": str(reports_dir)},
+        ),
+        Service(
+            "prometheus",
+            (
+                "prometheus",
+                f"--config.file={prometheus_config}",
+                f"--storage.tsdb.path={run_dir / 'prometheus-data'}",
+                f"--web.listen-address={profile.prometheus}",
+            ),
+            profile.prometheus,
+            "/-/ready",
+        ),
+    ]
+
+
+def train_if_missing(model_dir: Path) -> bool:
+    """Train into `model_dir` unless it holds a complete artifact; True when it trained."""
+    if (model_dir / MODEL_MARKER).exists():
+        return False
+    result = subprocess.run(
+        [sys.executable, "-m", "api.train", "--model-dir", str(model_dir)], cwd=ROOT, check=False
+    )
+    if result.returncode != 0:
+        raise StackError(f"training failed (exit {result.returncode}); see the message above")
+    return True
+
+
+def check_binaries() -> None:
+    missing = missing_packages()
+    if missing:
+        raise StackError(
+            f"missing Debian packages: {' '.join(missing)}. Install them with `make system-deps` "
+            f"(or: sudo apt-get install --no-install-recommends {' '.join(missing)})"
+        )
+
+
+def _start_all(stack: Stack, services: list[Service], timeout: float) -> None:
+    busy = [s for s in services if port_in_use(s.address)]
+    if busy:
+        raise StackError(
+            "already in use: "
+            + ", ".join(f"{s.name} {s.address}" for s in busy)
+            + " (`make local-stop` stops an earlier native stack)"
+        )
+    try:
+        for service in services:
+            stack.start(service, timeout)
+    except BaseException:
+        stack.stop_all()
+        raise
+
+
+def start_stack(
+    profile: Profile,
+    run_dir: Path,
+    *,
+    model_dir: Path | None = None,
+    rules_dir: Path = RULES_DIR,
+    timeout: float = READY_TIMEOUT_SECONDS,
+) -> Stack:
+    """Render configs for `profile` into `run_dir`, start everything, wait until it is ready.
+
+    On any failure, whatever was started is stopped before the error propagates.
+    """
+    check_binaries()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = model_dir or run_dir / "model"
+    train_if_missing(model_dir)
+    prometheus_config, alertmanager_config = render_configs(profile, run_dir, rules_dir)
+    stack = Stack(run_dir, profile)
+    services = plan(
+        profile, run_dir, prometheus_config, alertmanager_config, model_dir, run_dir / "reports"
+    )
+    _start_all(stack, services, timeout)
+    return stack
+
+
+def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
+    """`make local`: the LOCAL profile, from the configs in generated/local (never re-rendered)."""
+    check_binaries()
+    for path in (LOCAL_PROMETHEUS_CONFIG, LOCAL_ALERTMANAGER_CONFIG):
+        if not path.exists():
+            raise StackError(f"{path.relative_to(ROOT)} is missing: run `make generate`")
+    if any((run_dir / "pids").glob("*.pid")):
+        raise StackError(f"a native stack is already recorded in {run_dir}: `make local-stop`")
+    train_if_missing(model_dir)
+    stack = Stack(run_dir, LOCAL)
+    services = plan(
+        LOCAL,
+        run_dir,
+        LOCAL_PROMETHEUS_CONFIG,
+        LOCAL_ALERTMANAGER_CONFIG,
+        model_dir,
+        ROOT / "reports",
+    )
+    grafana = grafana_service(LOCAL, run_dir)
+    if grafana is None:
+        print(
+            "grafana: no `grafana` or `grafana-server` on the PATH, skipped; the dashboards "
+            "need Grafana 11.2 (install it, or use `make all` with Docker). Prometheus has "
+            f"every series at http://{LOCAL.prometheus}",
+            file=sys.stderr,
+        )
+    else:
+        services.append(grafana)
+    _start_all(stack, services, READY_TIMEOUT_SECONDS)
+    return stack

@@ -1,0 +1,85 @@
+"""Prometheus's and Alertmanager's configs for a target profile (compose, the native stack).
+
+The same functions write `generated/` and the end-to-end test's configs, so the native stack
+never runs a config edited by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from authoring import config
+from authoring.profiles import Profile
+from authoring.rules_dsl import SEVERITIES, RuleGroup
+from generator.yaml_out import dump
+
+__all__ = ["ALERTMANAGER_RECEIVER", "render_alertmanager_config", "render_prometheus_config"]
+
+ALERTMANAGER_RECEIVER = "bike-api"
+
+
+def render_prometheus_config(profile: Profile) -> str:
+    """prometheus.yml for a profile: its scrape jobs, our rule files, its Alertmanager."""
+    return dump(
+        {
+            "global": {
+                "scrape_interval": profile.scrape_interval,
+                "evaluation_interval": profile.evaluation_interval,
+            },
+            "rule_files": [f"{profile.rules_dir}/*.yml"],
+            "alerting": {
+                "alertmanagers": [{"static_configs": [{"targets": [profile.alertmanager]}]}]
+            },
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [target]}]}
+                for job, target in profile.targets().items()
+            ],
+        }
+    )
+
+
+def _inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:
+    """One rule per alert that `inhibits` a severity: while it fires, alerts of that severity
+    on the same job and instance are muted."""
+    return [
+        {
+            "source_matchers": [f'alertname="{alert.name}"'],
+            "target_matchers": [f'severity="{alert.inhibits}"'],
+            "equal": ["job", "instance"],
+        }
+        for group in groups
+        for alert in group.alerts
+        if alert.inhibits is not None
+    ]
+
+
+def render_alertmanager_config(profile: Profile, groups: Iterable[RuleGroup]) -> str:
+    """alertmanager.yml for a profile: routes by severity, all to the API's webhook, and the
+    inhibitions the rule groups declare."""
+    return dump(
+        {
+            "route": {
+                "receiver": ALERTMANAGER_RECEIVER,
+                "group_by": ["alertname", "job"],
+                "group_wait": config.ALERTMANAGER_TIMING["warning"]["group_wait"],
+                "group_interval": config.ALERTMANAGER_GROUP_INTERVAL,
+                "repeat_interval": config.ALERTMANAGER_TIMING["warning"]["repeat_interval"],
+                "routes": [
+                    {
+                        "matchers": [f'severity="{severity}"'],
+                        "receiver": ALERTMANAGER_RECEIVER,
+                        **config.ALERTMANAGER_TIMING[severity],
+                    }
+                    for severity in SEVERITIES
+                ],
+            },
+            "inhibit_rules": _inhibit_rules(groups),
+            "receivers": [
+                {
+                    "name": ALERTMANAGER_RECEIVER,
+                    "webhook_configs": [{"url": profile.alert_webhook_url, "send_resolved": True}],
+                }
+            ],
+        }
+    )

@@ -1,9 +1,0 @@
-"""A severity outside critical, warning, info fails the build."""
-
-from dataclasses import replace
-
-from rules_py.dsl import RuleGroup
-from rules_py.model import rmse_high
-
-# The wrong value is the point of this case; mypy rightly refuses it.
-groups = (RuleGroup("case", (replace(rmse_high, severity="page"),)),)  # type: ignore[arg-type]

@@ -1,0 +1,303 @@
+"""docker-compose.yml, checked without Docker: mounts, targets, provisioning, health, exposure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from api.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+GRAFANA_PROVISIONING = ROOT / "generated" / "grafana" / "provisioning"
+# What compose mounts for Prometheus and Alertmanager (written by `make generate`).
+PROMETHEUS_CONFIG = ROOT / "generated" / "prometheus" / "prometheus.yml"
+ALERTMANAGER_CONFIG = ROOT / "generated" / "alertmanager" / "alertmanager.yml"
+# The folders Grafana reads at start-up: datasources, dashboard providers, alerting.
+GRAFANA_PROVISIONING_KINDS = ("datasources", "dashboards", "alerting")
+GRAFANA_PROVISIONING_PATH = PurePosixPath("/etc/grafana/provisioning")
+
+# Host paths a service may mount, each with its reason; anything else must be in the repo.
+HOST_MOUNTS = {
+    # node-exporter's documented container set-up: the host's root, read-only.
+    ("node-exporter", "/"): "host filesystems for node-exporter (--path.rootfs=/host)",
+    # cAdvisor's documented mounts: it reads every container's cgroups and the Docker state.
+    ("cadvisor", "/"): "cAdvisor reads the host root",
+    ("cadvisor", "/var/run"): "cAdvisor talks to the Docker socket",
+    ("cadvisor", "/sys"): "cAdvisor reads cgroups",
+    ("cadvisor", "/var/lib/docker/"): "cAdvisor reads container layers",
+    ("cadvisor", "/dev/disk/"): "cAdvisor maps disk devices",
+}
+SERVICES = ("bike-api", "train", "prometheus", "grafana", "node-exporter", "alertmanager")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY", re.IGNORECASE)
+_VAR = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def interpolate(text: str) -> str:
+    """What compose makes of `text` with an empty environment: `${VAR:-default}` -> default."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group("op") in (":-", "-"):
+            return match.group("arg")
+        if match.group("op") in (":?", "?"):
+            return f"<required {match.group('name')}>"
+        return ""
+
+    return _VAR.sub(one, text)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = compose["services"]
+    return result
+
+
+def volumes(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(source, target, mode) of each short-syntax volume."""
+    out = []
+    for entry in service.get("volumes", []):
+        assert isinstance(entry, str), f"use the short volume syntax: {entry}"
+        source, target, *rest = entry.split(":")
+        out.append((source, target, rest[0] if rest else "rw"))
+    return out
+
+
+def container_ports(service: dict[str, Any]) -> set[int]:
+    return {int(interpolate(p).rsplit(":", 1)[1].split("/")[0]) for p in service.get("ports", [])}
+
+
+def mount_source(service: dict[str, Any], container_path: str) -> Path | None:
+    """The repo path mounted at `container_path` (or at a folder above it)."""
+    wanted = PurePosixPath(container_path)
+    for source, target, _ in volumes(service):
+        if source.startswith("."):
+            target_path = PurePosixPath(target)
+            if wanted == target_path or target_path in wanted.parents:
+                return ROOT / source / wanted.relative_to(target_path)
+    return None
+
+
+def address(target: str, services: dict[str, dict[str, Any]]) -> tuple[str, int]:
+    host, _, port = target.rpartition(":")
+    assert host in services, f"{target}: {host} is not a compose service"
+    assert int(port) in container_ports(services[host]), f"{target}: {host} does not serve {port}"
+    return host, int(port)
+
+
+def test_the_stack_has_every_service(services: dict[str, dict[str, Any]]) -> None:
+    assert set(SERVICES) <= set(services)
+    assert services["evaluation"]["profiles"] == ["evaluation"]
+    assert services["cadvisor"]["profiles"] == ["cadvisor"]
+    for name in SERVICES:
+        assert "profiles" not in services[name], f"{name} must start with `docker compose up`"
+
+
+def test_images_are_the_versions_the_configs_are_written_for(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert re.fullmatch(r"prom/prometheus:v2\.55\.\d+", services["prometheus"]["image"])
+    assert re.fullmatch(r"grafana/grafana:11\.2\.\d+", services["grafana"]["image"])
+    assert re.fullmatch(r"prom/alertmanager:v0\.27\.\d+", services["alertmanager"]["image"])
+    for name in ("bike-api", "train", "evaluation"):
+        assert services[name]["build"] == {"context": ".", "dockerfile": "api/Dockerfile"}
+    assert (ROOT / "api" / "Dockerfile").is_file()
+
+
+def test_every_mount_exists_in_the_repo_or_is_a_declared_volume(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    declared = set(compose["volumes"])
+    for name, service in services.items():
+        for source, target, mode in volumes(service):
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source} is not in the repo"
+                assert mode == "ro", f"{name}: {source} must be mounted read-only"
+            elif source.startswith("/"):
+                assert (name, source) in HOST_MOUNTS, f"{name}: undeclared host mount {source}"
+                assert mode.startswith("ro"), f"{name}: host path {source} must be read-only"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+                assert target.startswith("/"), f"{name}: {target}"
+
+
+def test_configs_are_mounted_from_generated(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("prometheus", "alertmanager", "grafana"):
+        for source, _, _ in volumes(services[name]):
+            if source.startswith("."):
+                assert source.startswith("./generated/"), f"{name}: {source} is not generated"
+
+
+def test_prometheus_reads_the_mounted_config_and_rules(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    prometheus = services["prometheus"]
+    flags = dict(arg.split("=", 1) for arg in prometheus["command"])
+    assert mount_source(prometheus, flags["--config.file"]) == (
+        ROOT / "generated" / "prometheus" / "prometheus.yml"
+    )
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    for pattern in config["rule_files"]:
+        folder = mount_source(prometheus, str(PurePosixPath(pattern).parent))
+        assert folder is not None, f"rule_files {pattern} is not mounted"
+        assert sorted(folder.glob(PurePosixPath(pattern).name)), f"{pattern} matches no file"
+
+
+def test_every_scrape_target_is_a_compose_service_and_its_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    targets = [
+        (job["job_name"], target)
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    ]
+    assert targets, "no scrape targets"
+    # Job names are the service names, so a target's job says which container it is.
+    for job, target in targets:
+        assert address(target, services)[0] == job
+    for am in config["alerting"]["alertmanagers"]:
+        for static in am["static_configs"]:
+            assert address(static["targets"][0], services)[0] == "alertmanager"
+
+
+def test_alertmanager_delivers_to_the_apis_webhook(services: dict[str, dict[str, Any]]) -> None:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    urls = [hook["url"] for receiver in config["receivers"] for hook in receiver["webhook_configs"]]
+    assert urls
+    for url in urls:
+        parts = urlsplit(url)
+        assert address(parts.netloc, services) == ("bike-api", 8080)
+        assert parts.path == "/alerts"
+    flags = dict(arg.split("=", 1) for arg in services["alertmanager"]["command"])
+    assert mount_source(services["alertmanager"], flags["--config.file"]) == (
+        ROOT / "generated" / "alertmanager" / "alertmanager.yml"
+    )
+
+
+def test_every_grafana_provisioning_folder_is_mounted(services: dict[str, dict[str, Any]]) -> None:
+    grafana = services["grafana"]
+    for kind in GRAFANA_PROVISIONING_KINDS:
+        assert (GRAFANA_PROVISIONING / kind).is_dir(), f"generated/ has no {kind} provisioning"
+        assert mount_source(grafana, str(GRAFANA_PROVISIONING_PATH / kind)) == (
+            GRAFANA_PROVISIONING / kind
+        ), f"{kind} provisioning is not mounted"
+
+
+def _provisioning(kind: str) -> list[dict[str, Any]]:
+    files = sorted((GRAFANA_PROVISIONING / kind).glob("*.y*ml"))
+    assert files, f"no {kind} provisioning file"
+    return [yaml.safe_load(p.read_text()) for p in files]
+
+
+def test_dashboard_providers_point_at_the_mounted_dashboards(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    paths = [p["options"]["path"] for f in _provisioning("dashboards") for p in f["providers"]]
+    assert paths
+    for path in paths:
+        source = mount_source(grafana, path)
+        assert source is not None, f"dashboard provider path {path} is not mounted"
+        assert sorted(source.rglob("*.json")), f"{path} holds no dashboard"
+
+
+def test_datasources_address_compose_services(services: dict[str, dict[str, Any]]) -> None:
+    datasources = [d for f in _provisioning("datasources") for d in f["datasources"]]
+    assert {d["type"] for d in datasources} >= {"prometheus"}
+    for datasource in datasources:
+        address(urlsplit(datasource["url"]).netloc, services)
+
+
+def test_every_service_has_a_healthcheck_and_one_shots_say_why_not(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        assert check, f"{name} has no healthcheck"
+        if check.get("disable"):
+            # Only run-to-completion jobs go without: their exit code is their health.
+            assert service.get("restart") == "no", f"{name}: a disabled check on a server"
+        else:
+            assert check["test"][0] == "CMD" and check["interval"] and check["retries"]
+
+
+def test_dependencies_wait_for_health_or_completion(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for dependency, spec in depends.items():
+            target = services[dependency]
+            if target["healthcheck"].get("disable"):
+                expected = "service_completed_successfully"
+            else:
+                expected = "service_healthy"
+            assert spec == {"condition": expected}, f"{name} -> {dependency}"
+    assert services["bike-api"]["depends_on"] == {
+        "train": {"condition": "service_completed_successfully"}
+    }
+
+
+def test_the_api_never_trains_and_training_runs_once(services: dict[str, dict[str, Any]]) -> None:
+    api, train = services["bike-api"], services["train"]
+    assert "command" not in api and "entrypoint" not in api
+    assert "api.train" not in (ROOT / "api" / "Dockerfile").read_text().split("CMD")[-1]
+    # The model volume is shared: train writes it, the API only reads it.
+    assert ("model", "/models", "rw") in volumes(train)
+    assert ("model", "/models", "ro") in volumes(api)
+    script = train["command"][-1]
+    assert script.startswith("test -f /models/model_card.json &&") and "api.train" in script
+    assert api["environment"]["MODEL_DIR"] == "/models"
+
+
+def test_ports_are_published_on_loopback_by_default(services: dict[str, dict[str, Any]]) -> None:
+    published = [(n, p) for n, s in services.items() for p in s.get("ports", [])]
+    assert published
+    for name, port in published:
+        assert interpolate(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_no_secret_is_written_in_the_file(services: dict[str, dict[str, Any]]) -> None:
+    grafana_env = services["grafana"]["environment"]
+    assert re.fullmatch(
+        r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", grafana_env["GF_SECURITY_ADMIN_PASSWORD"]
+    )
+    assert interpolate(grafana_env["GF_AUTH_ANONYMOUS_ENABLED"]) == "false"
+    for name, service in services.items():
+        environment = service.get("environment", {})
+        for key, value in environment.items():
+            if SECRET_NAME.search(key):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]+\}", str(value)), f"{name}: {key} literal"
+
+
+def test_env_example_documents_every_variable_without_a_value() -> None:
+    example = (ROOT / ".env.example").read_text()
+    used = set(m.group("name") for m in _VAR.finditer(COMPOSE_FILE.read_text()))
+    documented = set(re.findall(r"^#?(\w+)=", example, re.MULTILINE))
+    assert used <= documented, f"undocumented in .env.example: {sorted(used - documented)}"
+    for line in example.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and SECRET_NAME.search(key):
+            assert value == "", f".env.example must not carry a value for {key}"
+
+
+def test_every_api_setting_reaches_the_container_and_is_documented(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    settings = {name.upper() for name in Settings.model_fields}
+    environment = services["bike-api"]["environment"]
+    # Set by compose, or passed through (no value) from the shell or .env.
+    assert settings <= set(environment), sorted(settings - set(environment))
+    documented = set(re.findall(r"^#?(\w+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert settings <= documented, sorted(settings - documented)
