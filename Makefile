@@ -12,8 +12,11 @@ PROMETHEUS_URL ?= http://localhost:9090
 # Debian services we install for their binaries (promtool, the native stack), not as daemons.
 SERVICES := prometheus prometheus-node-exporter prometheus-alertmanager
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Compiled bytecode (in git-ignored __pycache__/) saves every run seconds of imports and pytest's
+# assertion rewriting; some environments turn it off for every process.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help all stop install system-deps generate check gen-check lint fmt test unit-test train \
+.PHONY: help all compose-up stop install system-deps generate check gen-check lint fmt test unit-test train \
 	api bench evaluation traffic drift-report fire-alert local local-stop reliability diff preview
 
 help: ## list targets
@@ -73,7 +76,7 @@ test: system-deps $(STAMP) ## every test, the end-to-end test included (installs
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 unit-test: system-deps $(STAMP) ## every test but the end-to-end test (the inner loop)
-	$(PY) -m pytest -q -n 2 --dist worksteal -m "not e2e"
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e"
 
 check: lint gen-check unit-test ## lint, generated-is-current, unit tests: before every commit
 
@@ -94,19 +97,33 @@ traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE opt
 	$(PY) -m api.clients.traffic --url $(API_URL) $(if $(COUNT),--count $(COUNT)) \
 		$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) $(if $(RATE),--rate $(RATE))
 
-drift-report: $(STAMP) ## Evidently drift report, January reference vs February 2011, and decision
-	$(PY) -m api.evaluation.monitor
+drift-report: $(STAMP) ## Evidently drift report and decision: January vs February 2011 (CURRENT_START, CURRENT_END)
+	$(PY) -m api.evaluation.monitor $(if $(CURRENT_START),--current-start $(CURRENT_START)) \
+		$(if $(CURRENT_END),--current-end $(CURRENT_END))
 
 fire-alert: $(STAMP) ## send a July batch to /evaluate and wait for the drift alert to fire
 	$(PY) -m api.clients.fire_alert --url $(API_URL) --prometheus $(PROMETHEUS_URL)
 
+# Docker Compose where it runs (checked before anything is installed), else the native stack.
+all: ## the whole stack: Docker Compose where it runs, else the native stack (make local)
+	@case "$$($(PYTHON) -m devtools.runtime)" in \
+	  compose) $(MAKE) --no-print-directory compose-up ;; \
+	  *) $(MAKE) --no-print-directory local ;; \
+	esac
+
 # bike-api waits for the one-shot `train` service, which trains only when the model volume
 # holds no artifact: the first `make all` trains, later ones start at once.
-all: gen-check ## the compose stack: generated/ current, model trained once, docker compose up
+compose-up: gen-check ## the compose stack: .env created on first run, generated/ current
+	@$(PY) -m devtools.secrets
 	docker compose up -d --build
 
-stop: ## stop the compose stack
-	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unused-by-down} docker compose down
+stop: ## stop what `make all` started: the native stack, the compose stack, or both
+	@stopped=; \
+	if ls run/pids/*.pid >/dev/null 2>&1; then $(MAKE) --no-print-directory local-stop; stopped=1; fi; \
+	if [ "$$($(PYTHON) -m devtools.runtime 2>/dev/null)" = compose ]; then \
+	  GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unused-by-down} docker compose down; stopped=1; \
+	fi; \
+	[ -n "$$stopped" ] || echo "make stop: nothing to stop (no native stack in run/, no Docker engine)"
 
 local: system-deps $(STAMP) ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
 	$(PY) -m devtools.local start

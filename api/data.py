@@ -67,7 +67,10 @@ def _download(url: str, data_dir: Path) -> Path:
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         if isinstance(exc, urllib.error.HTTPError):
             exc.close()  # an HTTPError holds the open response
-        raise DataError(f"{url}: download failed ({exc})") from exc
+        raise DataError(
+            f"{url}: download failed ({exc}); BIKE_SHARING_SOURCE names this URL: point it at a "
+            "local copy of the UCI zip or hour.csv, or unset it to use the bundled copy"
+        ) from exc
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
@@ -175,7 +178,10 @@ def _fetch_data(source: str | None = None, *, data_dir: Path | None = None) -> p
         path = Path(source).expanduser()
         kind = path.suffix.lower()
         if not path.is_file():
-            raise DataError(f"{source}: no such file (set BIKE_SHARING_SOURCE)")
+            raise DataError(
+                f"{source}: no such file (BIKE_SHARING_SOURCE: a path to the UCI zip or hour.csv, "
+                "or a URL; unset, the bundled copy)"
+            )
     content = _read_csv_bytes(path, origin=source, kind=kind)
     frame = _parse(content, source)
     frame.attrs["sha256"] = hashlib.sha256(content).hexdigest()

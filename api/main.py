@@ -18,9 +18,10 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from api.config import REFERENCE_END, REFERENCE_START, Settings, get_settings
 from api.metrics import Metrics
-from api.middleware import RequestMetricsMiddleware
+from api.middleware import RequestMetricsMiddleware, known_label_sets
 from api.model import ModelNotAvailable, load_bundle
-from api.routers import alerts, evaluate, health, metrics, predict
+from api.retraining import possible_decisions
+from api.routers import alerts, docs, evaluate, health, metrics, predict
 from api.schemas import field_name
 
 __all__ = ["app", "create_app"]
@@ -90,6 +91,9 @@ def create_app(
         version=_package_version(),
         description="Hourly bike rental predictions (UCI Bike Sharing), monitored by bikewatch.",
         lifespan=lifespan,
+        # /docs is served offline (routers/docs.py); ReDoc would load from a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(registry if registry is not None else CollectorRegistry())
@@ -107,7 +111,39 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(alerts.router)
     app.include_router(evaluate.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets(), name="docs-assets")
+    requests, errors = _label_sets(app)
+    app.state.metrics.start_at_zero(requests, errors, possible_decisions())
     return app
+
+
+LabelSets = tuple[list[tuple[str, str, str]], list[tuple[str, str]]]
+_known: list[LabelSets] = []
+
+
+def _label_sets(app: FastAPI) -> LabelSets:
+    """The counters' label sets, from the first app built: every app create_app builds has the
+    same routes, and reading them from its OpenAPI document costs ~50 ms."""
+    if not _known:
+        _known.append(known_label_sets(_declared_routes(app)))
+    return _known[0]
+
+
+def _declared_routes(app: FastAPI) -> list[tuple[str, list[str], list[int]]]:
+    """(template, methods, statuses) of every operation: the statuses its OpenAPI entry declares
+    (FastAPI adds the 422 of validated input), and the documentation routes outside the schema."""
+    declared = [
+        (path, [method.upper()], [int(code) for code in operation.get("responses", {"200": {}})])
+        for path, operations in app.openapi()["paths"].items()
+        for method, operation in operations.items()
+    ]
+    schema_paths = {path for path, _, _ in declared}
+    for route in app.routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if path is not None and methods and path not in schema_paths:
+            declared.append((path, sorted(methods - {"HEAD"}), [200]))
+    return declared
 
 
 app = create_app()

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -119,6 +121,9 @@ class MetricSpec:
     unit: Unit = "events"
     # The values it can take, where bounded; a threshold outside it can never be crossed.
     valid_range: Range | None = None
+    # A gauge of a measurement (the latest evaluation's scores) is absent until the first
+    # measurement sets it: 0 would read as a perfect model with no drift.
+    absent_until_set: bool = False
 
     @property
     def bounds(self) -> Range:
@@ -288,6 +293,7 @@ MODEL_RMSE = MetricSpec(
     "RMSE of the latest evaluation, in rentals per hour.",
     multiprocess_mode="mostrecent",
     unit="rentals",
+    absent_until_set=True,
 )
 MODEL_MAE = MetricSpec(
     "model_mae_score",
@@ -295,6 +301,7 @@ MODEL_MAE = MetricSpec(
     "MAE of the latest evaluation, in rentals per hour.",
     multiprocess_mode="mostrecent",
     unit="rentals",
+    absent_until_set=True,
 )
 MODEL_R2 = MetricSpec(
     "model_r2_score",
@@ -304,6 +311,7 @@ MODEL_R2 = MetricSpec(
     unit="score",
     # 1 is a perfect fit; below 0 the model does worse than the batch's mean.
     valid_range=(None, 1.0),
+    absent_until_set=True,
 )
 MODEL_MAPE = MetricSpec(
     "model_mape_score",
@@ -311,6 +319,7 @@ MODEL_MAPE = MetricSpec(
     "MAPE of the latest evaluation, in percent (0-100, as Evidently reports it; not a ratio).",
     multiprocess_mode="mostrecent",
     unit="percent",
+    absent_until_set=True,
 )
 MODEL_DRIFTED_FEATURES_RATIO = MetricSpec(
     "model_drifted_features_ratio",
@@ -318,6 +327,7 @@ MODEL_DRIFTED_FEATURES_RATIO = MetricSpec(
     "Share of the 11 input features drifted in the latest evaluation (0-1).",
     multiprocess_mode="mostrecent",
     unit="ratio",
+    absent_until_set=True,
 )
 MODEL_DRIFT_DETECTED = MetricSpec(
     "model_drift_detected",
@@ -325,6 +335,7 @@ MODEL_DRIFT_DETECTED = MetricSpec(
     "1 when the latest evaluation's drifted share reached the drift threshold.",
     multiprocess_mode="mostrecent",
     unit="boolean",
+    absent_until_set=True,
 )
 MODEL_FEATURE_DRIFT_SCORE = MetricSpec(
     "model_feature_drift_score",
@@ -344,6 +355,7 @@ MODEL_EVALUATION_ROWS = MetricSpec(
     "Rows in the latest evaluation.",
     multiprocess_mode="mostrecent",
     unit="rows",
+    absent_until_set=True,
 )
 MODEL_LAST_EVALUATION_TIMESTAMP = MetricSpec(
     "model_last_evaluation_timestamp_seconds",
@@ -351,6 +363,7 @@ MODEL_LAST_EVALUATION_TIMESTAMP = MetricSpec(
     "Unix time of the latest successful evaluation.",
     multiprocess_mode="max",
     unit="timestamp_seconds",
+    absent_until_set=True,
 )
 MODEL_EVALUATIONS = MetricSpec(
     "model_evaluations_total",
@@ -428,6 +441,40 @@ def _histogram(spec: MetricSpec, registry: CollectorRegistry) -> Histogram:
     )
 
 
+def _lazy(spec: MetricSpec, registry: CollectorRegistry) -> LazyGauge:
+    assert spec.kind == "gauge" and spec.absent_until_set and not spec.labels, spec.name
+    return LazyGauge(spec, registry)
+
+
+class LazyGauge:
+    """A gauge that does not exist until its first `set`: absent from /metrics (in every
+    worker's files, in multiprocess mode) rather than a made-up 0.
+
+    Example:
+        >>> from prometheus_client import CollectorRegistry, generate_latest
+        >>> registry = CollectorRegistry()
+        >>> rmse = LazyGauge(MODEL_RMSE, registry)
+        >>> b"model_rmse_score" in generate_latest(registry)
+        False
+        >>> rmse.set(20.7)
+        >>> b"model_rmse_score 20.7" in generate_latest(registry)
+        True
+    """
+
+    def __init__(self, spec: MetricSpec, registry: CollectorRegistry) -> None:
+        self._spec = spec
+        self._registry = registry
+        self._gauge: Gauge | None = None
+        self._lock = threading.Lock()
+
+    def set(self, value: float) -> None:
+        if self._gauge is None:
+            with self._lock:
+                if self._gauge is None:
+                    self._gauge = _gauge(self._spec, self._registry)
+        self._gauge.set(value)
+
+
 class Metrics:
     """The live metric objects of one API process, registered on an injectable registry.
 
@@ -450,15 +497,36 @@ class Metrics:
         self.model_info = _gauge(MODEL_INFO, r)
         self.model_inference_duration = _histogram(MODEL_INFERENCE_DURATION, r)
         self.model_predicted_rentals = _histogram(MODEL_PREDICTED_RENTALS, r)
-        self.model_rmse = _gauge(MODEL_RMSE, r)
-        self.model_mae = _gauge(MODEL_MAE, r)
-        self.model_r2 = _gauge(MODEL_R2, r)
-        self.model_mape = _gauge(MODEL_MAPE, r)
-        self.model_drifted_features_ratio = _gauge(MODEL_DRIFTED_FEATURES_RATIO, r)
-        self.model_drift_detected = _gauge(MODEL_DRIFT_DETECTED, r)
+        self.model_rmse = _lazy(MODEL_RMSE, r)
+        self.model_mae = _lazy(MODEL_MAE, r)
+        self.model_r2 = _lazy(MODEL_R2, r)
+        self.model_mape = _lazy(MODEL_MAPE, r)
+        self.model_drifted_features_ratio = _lazy(MODEL_DRIFTED_FEATURES_RATIO, r)
+        self.model_drift_detected = _lazy(MODEL_DRIFT_DETECTED, r)
         self.model_feature_drift_score = _gauge(MODEL_FEATURE_DRIFT_SCORE, r)
-        self.model_evaluation_rows = _gauge(MODEL_EVALUATION_ROWS, r)
-        self.model_last_evaluation_timestamp = _gauge(MODEL_LAST_EVALUATION_TIMESTAMP, r)
+        self.model_evaluation_rows = _lazy(MODEL_EVALUATION_ROWS, r)
+        self.model_last_evaluation_timestamp = _lazy(MODEL_LAST_EVALUATION_TIMESTAMP, r)
         self.model_evaluations = _counter(MODEL_EVALUATIONS, r)
         self.model_evaluation_duration = _histogram(MODEL_EVALUATION_DURATION, r)
         self.model_retraining_decisions = _counter(MODEL_RETRAINING_DECISIONS, r)
+
+    def start_at_zero(
+        self,
+        requests: Iterable[tuple[str, str, str]],
+        errors: Iterable[tuple[str, str]],
+        decisions: Iterable[tuple[str, str]],
+    ) -> None:
+        """Create every known label set of the counters at 0, so that the first request, error,
+        evaluation or decision is an increase `rate()` and `increase()` can see.
+
+        `requests` are (endpoint, method, status_code), `errors` (endpoint, error_type),
+        `decisions` (decision, reason): the label sets the app can produce.
+        """
+        for labels in requests:
+            self.api_requests.labels(*labels)
+        for endpoint, error_type in errors:
+            self.api_errors.labels(endpoint, error_type)
+        for outcome in MODEL_EVALUATIONS.label_values["outcome"]:
+            self.model_evaluations.labels(outcome)
+        for decision, reason in decisions:
+            self.model_retraining_decisions.labels(decision, reason)

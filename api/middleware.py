@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from time import perf_counter
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import API_ERRORS, Metrics
 
-__all__ = ["UNMATCHED", "UNTIMED_ENDPOINTS", "RequestMetricsMiddleware"]
+__all__ = ["UNMATCHED", "UNTIMED_ENDPOINTS", "RequestMetricsMiddleware", "known_label_sets"]
 
 # Every path no route matches counts under this one value: random 404 paths cannot create series.
 UNMATCHED = "<unmatched>"
@@ -27,6 +28,34 @@ ERROR_TYPE_BY_STATUS = {
     422: "validation",
 }
 ERROR_TYPES = frozenset(API_ERRORS.label_values["error_type"])
+# What a route's declared error answers are named when the handler names them (request.state).
+DECLARED_ERROR_TYPES = {**ERROR_TYPE_BY_STATUS, 429: "busy", 503: "model_not_loaded"}
+# Every route can fail with a server error; the 5xx ratio and its alert count them.
+SERVER_ERROR = 500
+# A request to an unknown path: how clients most often get one.
+UNMATCHED_REQUESTS = (("GET", 404), ("POST", 404))
+
+
+def known_label_sets(
+    routes: Iterable[tuple[str, Iterable[str], Iterable[int]]],
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """The (endpoint, method, status) and (endpoint, error_type) label sets the app can produce,
+    from each route's template, methods and declared statuses (its OpenAPI responses), plus a
+    server error for every route and the not-found answers of unknown paths."""
+    requests: set[tuple[str, str, str]] = set()
+    errors: set[tuple[str, str]] = set()
+    declared = [
+        (path, list(methods), {*statuses, SERVER_ERROR}) for path, methods, statuses in routes
+    ]
+    declared.append((UNMATCHED, [m for m, _ in UNMATCHED_REQUESTS], {404}))
+    for path, methods, statuses in declared:
+        for method in methods:
+            requests.update((path, method, str(status)) for status in statuses)
+        for status in statuses:
+            if status >= 400:
+                fallback = "client_error" if status < 500 else "internal"
+                errors.add((path, DECLARED_ERROR_TYPES.get(status, fallback)))
+    return sorted(requests), sorted(errors)
 
 
 def _route_template(scope: Scope) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "DecisionName",
     "Reason",
     "decide",
+    "possible_decisions",
 ]
 
 logger = logging.getLogger("bike-api.retraining")
@@ -72,6 +73,12 @@ def decide(
         return "NO_ACTION", "resolved"
     reason = LABELLED_REASONS.get(labels.get(REASON_LABEL, ""), "other_alert")
     return ("RETRAINING_TRIGGERED" if reason in RETRAIN_ON else "NO_ACTION"), reason
+
+
+def possible_decisions() -> list[tuple[DecisionName, Reason]]:
+    """Every (decision, reason) `decide` can return: the counter's label sets, started at 0."""
+    labels = [{REASON_LABEL: reason} for reason in LABELLED_REASONS] + [{}]
+    return sorted({decide(lab, status) for lab in labels for status in ("firing", "resolved")})
 
 
 class DecisionLog:

@@ -14,6 +14,8 @@ API_JOB = "bike-api"
 NODE_JOB = "node-exporter"
 PROMETHEUS_JOB = "prometheus"
 ALERTMANAGER_JOB = "alertmanager"
+# Optional (compose's `cadvisor` profile): scraped only while its container runs.
+CADVISOR_JOB = "cadvisor"
 
 # --- Datasources ----------------------------------------------------------------------------
 # Fixed uids, provisioned from generated/grafana/provisioning/datasources: panels and

@@ -83,7 +83,8 @@ class GrafanaUnit:
     BYTES_PER_SECOND = "Bps"
     COUNT = "short"
     NONE = "none"  # a dimensionless score (R2, load average, state)
-    RENTALS_PER_HOUR = "suffix: rentals/h"
+    # Grafana puts the space before a custom suffix itself.
+    RENTALS_PER_HOUR = "suffix:rentals/h"
     TIMESTAMP = "dateTimeAsIso"
 
 

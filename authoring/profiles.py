@@ -7,7 +7,8 @@ never files edited with sed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from authoring import config
 
@@ -29,6 +30,8 @@ class Profile:
     evaluation_interval: str = "15s"
     # Where Prometheus finds the rule files (relative paths resolve against the config file).
     rules_dir: str = "/etc/prometheus/rules"
+    # Optional services, found by DNS name: scraped while they run, no target while they do not.
+    optional: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def alert_webhook_url(self) -> str:
@@ -53,6 +56,8 @@ COMPOSE = Profile(
     prometheus="prometheus:9090",
     alertmanager="alertmanager:9093",
     grafana="grafana:3000",
+    # `docker compose --profile cadvisor up -d`: the container port, not the published 8081.
+    optional={config.CADVISOR_JOB: "cadvisor:8080"},
 )
 # The native stack binds loopback only, on the same ports as compose publishes.
 LOCAL = Profile(

@@ -72,7 +72,6 @@ def latency_percentiles() -> g.Panel:
         "probes), from the recording rules; the dashed line is the p95 alert limit.",
         *(query(REQUEST_LATENCY[q].sel(job=JOB), label) for q, label in _PERCENTILES),
         thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
-        unit=GrafanaUnit.SECONDS,
     )
 
 
@@ -83,7 +82,6 @@ def latency_p95() -> g.Panel:
         "probes); the alert limit colours it red.",
         query(REQUEST_LATENCY[0.95].sel(job=JOB)),
         thresholds=above(config.API_LATENCY_P95_MAX_SECONDS),
-        unit=GrafanaUnit.SECONDS,
     )
 
 
@@ -93,7 +91,6 @@ def active_requests() -> g.Panel:
         "Requests in flight right now, summed over API processes; red when requests queue.",
         query(promql.sum_by(promql.sel(API_ACTIVE_REQUESTS, job=JOB))),
         thresholds=above(config.API_ACTIVE_REQUESTS_MAX),
-        unit=GrafanaUnit.COUNT,
     )
 
 
@@ -104,7 +101,6 @@ def server_error_ratio(title: str = "5xx ratio") -> g.Panel:
         "minutes: the ratio the alert reads; red past its limit.",
         query(REQUEST_ERROR_RATIO.sel(job=JOB)),
         thresholds=above(config.API_ERROR_RATIO_MAX),
-        unit=GrafanaUnit.RATIO,
     )
 
 
@@ -115,7 +111,6 @@ def loaded_model(title: str = "Model loaded") -> g.Panel:
         query(promql.sel(MODEL_LOADED, job=JOB)),
         mappings=value_text({0: ("not loaded", "red"), 1: ("loaded", "green")}),
         sparkline=False,
-        unit=GrafanaUnit.NONE,
     )
 
 
@@ -128,7 +123,6 @@ def inference_percentiles() -> g.Panel:
             for q, label in _PERCENTILES
         ),
         thresholds=above(config.INFERENCE_P95_MAX_SECONDS),
-        unit=GrafanaUnit.SECONDS,
     )
 
 

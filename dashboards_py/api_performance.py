@@ -56,7 +56,6 @@ dashboard = dashboard(
                     "95th percentile latency per route template: /evaluate is slow by design "
                     "(it builds an Evidently report), /predict must stay fast.",
                     query(_latency(0.95, ("endpoint",)), "{{endpoint}}"),
-                    unit=GrafanaUnit.SECONDS,
                 ),
             ],
         ),
@@ -89,7 +88,6 @@ dashboard = dashboard(
                     thresholds=above(config.API_ACTIVE_REQUESTS_MAX),
                     min_value=0,
                     width=24,
-                    unit=GrafanaUnit.COUNT,
                 ),
             ],
         ),

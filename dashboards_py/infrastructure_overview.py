@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authoring import config, promql
+from authoring import cadvisor, config, promql
 from authoring import node_exporter as node
 from authoring.house_style import (
     GrafanaUnit,
@@ -21,6 +21,13 @@ from authoring.house_style import (
 HOST = {"job": config.NODE_JOB, "instance": "$instance"}
 FILESYSTEMS = {**HOST, "fstype": "!~" + config.NODE_FILESYSTEM_EXCLUDED_FSTYPES}
 NICS = {**HOST, "device": "!~" + config.NODE_NETWORK_EXCLUDED_DEVICES}
+
+# cAdvisor's per-container series; `name` is empty on its cgroup totals, which are left out.
+CONTAINERS = {"job": config.CADVISOR_JOB, "name": "!="}
+_OPTIONAL = (
+    " No data unless the compose stack runs with cAdvisor: "
+    "`docker compose --profile cadvisor up -d` (never in the native stack)."
+)
 
 _CPU_BUSY = f"1 - {promql.avg_by(promql.rate(node.CPU_SECONDS, mode='idle', **HOST))}"
 _MEMORY_AVAILABLE = (
@@ -47,7 +54,6 @@ dashboard = dashboard(
                     mappings=value_text({0: ("down", "red"), 1: ("up", "green")}),
                     sparkline=False,
                     width=4,
-                    unit=GrafanaUnit.NONE,
                 ),
                 stat(
                     "CPU busy",
@@ -79,7 +85,6 @@ dashboard = dashboard(
                     "number of cores.",
                     query(promql.sel(node.LOAD1, **HOST)),
                     width=5,
-                    unit=GrafanaUnit.NONE,
                 ),
             ],
         ),
@@ -179,7 +184,33 @@ dashboard = dashboard(
                     query(promql.sel(node.LOAD5, **HOST), "5m"),
                     query(promql.sel(node.LOAD15, **HOST), "15m"),
                     min_value=0,
+                ),
+            ],
+        ),
+        Section(
+            "Containers",
+            [
+                timeseries(
+                    "Container CPU",
+                    "CPU used by each container of the stack, in cores." + _OPTIONAL,
+                    query(
+                        promql.rate(cadvisor.CONTAINER_CPU_SECONDS, by=("name",), **CONTAINERS),
+                        "{{name}}",
+                    ),
+                    min_value=0,
                     unit=GrafanaUnit.NONE,
+                ),
+                timeseries(
+                    "Container memory",
+                    "Working set of each container: the memory the OOM killer counts." + _OPTIONAL,
+                    query(
+                        promql.sum_by(
+                            promql.sel(cadvisor.CONTAINER_MEMORY_WORKING_SET_BYTES, **CONTAINERS),
+                            ("name",),
+                        ),
+                        "{{name}}",
+                    ),
+                    min_value=0,
                 ),
             ],
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authoring import config, promql
 from authoring import node_exporter as node
-from authoring.house_style import GrafanaUnit, Section, dashboard, query, stat, value_text
+from authoring.house_style import Section, dashboard, query, stat, value_text
 from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
@@ -23,7 +23,6 @@ dashboard = dashboard(
                     query(promql.sel(node.UP, job=JOB)),
                     mappings=value_text({0: ("down", "red"), 1: ("up", "green")}),
                     sparkline=False,
-                    unit=GrafanaUnit.NONE,
                 ),
                 panels.loaded_model("Model status"),
                 panels.active_requests(),

@@ -38,6 +38,8 @@ from dashboards_py import _shared_panels as panels
 JOB = config.API_JOB
 _LOOKBACK = config.EVALUATION_LOOKBACK
 _evaluation_age = promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)
+# The evaluation gauges are absent until an evaluation sets them (no made-up 0): say so.
+_UNTIL_EVALUATED = " No data until the first evaluation (POST /evaluate)."
 
 
 dashboard = dashboard(
@@ -51,53 +53,47 @@ dashboard = dashboard(
                 stat(
                     "RMSE",
                     "Root mean squared error of the latest evaluation, in rentals per hour; "
-                    "red past the alert limit.",
+                    "red past the alert limit." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_RMSE, job=JOB)),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=4,
-                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 stat(
                     "MAE",
-                    "Mean absolute error of the latest evaluation, in rentals per hour.",
+                    "Mean absolute error of the latest evaluation, in rentals per hour."
+                    + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_MAE, job=JOB)),
                     width=4,
-                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 stat(
                     "R²",
                     "Share of the variance of hourly rentals the model explains (1 is perfect); "
-                    "red below the alert limit.",
+                    "red below the alert limit." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_R2, job=JOB)),
                     thresholds=below(config.MODEL_R2_MIN),
                     decimals=3,
                     width=4,
-                    unit=GrafanaUnit.NONE,
                 ),
                 stat(
                     "MAPE",
-                    "Mean absolute percentage error of the latest evaluation.",
+                    "Mean absolute percentage error of the latest evaluation." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_MAPE, job=JOB)),
                     width=4,
-                    unit=GrafanaUnit.PERCENT,
                 ),
                 stat(
                     "Rows evaluated",
                     "Labelled rows in the latest evaluation: scores from a handful of rows "
-                    "are noise.",
+                    "are noise." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_EVALUATION_ROWS, job=JOB)),
                     sparkline=False,
                     width=4,
-                    unit=GrafanaUnit.COUNT,
                 ),
                 stat(
                     "Age of last evaluation",
                     "Time since the latest successful evaluation (surviving API restarts); red "
-                    "when the feedback loop has been silent longer than the alert allows.",
-                    query(
-                        f"{_evaluation_age} and "
-                        f"{promql.latest(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)} > 0"
-                    ),
+                    "when the feedback loop has been silent longer than the alert allows."
+                    + _UNTIL_EVALUATED,
+                    query(_evaluation_age),
                     thresholds=above(config.EVALUATION_MAX_AGE_SECONDS),
                     sparkline=False,
                     width=4,
@@ -111,28 +107,26 @@ dashboard = dashboard(
                 timeseries(
                     "RMSE and MAE",
                     "Error of each evaluation, in rentals per hour; the dashed line is the RMSE "
-                    "alert limit. Each step is one POST /evaluate.",
+                    "alert limit. Each step is one POST /evaluate." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_RMSE, job=JOB), "RMSE"),
                     query(promql.sel(MODEL_MAE, job=JOB), "MAE"),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=8,
-                    unit=GrafanaUnit.RENTALS_PER_HOUR,
                 ),
                 timeseries(
                     "R²",
-                    "Explained variance of each evaluation; the dashed line is the alert limit.",
+                    "Explained variance of each evaluation; the dashed line is the alert limit."
+                    + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_R2, job=JOB), "R²"),
                     thresholds=below(config.MODEL_R2_MIN),
                     width=8,
-                    unit=GrafanaUnit.NONE,
                 ),
                 timeseries(
                     "MAPE",
                     "Mean absolute percentage error of each evaluation (inflated by the "
-                    "night hours, where true counts are tiny).",
+                    "night hours, where true counts are tiny)." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_MAPE, job=JOB), "MAPE"),
                     width=8,
-                    unit=GrafanaUnit.PERCENT,
                 ),
             ],
         ),
@@ -143,45 +137,42 @@ dashboard = dashboard(
                     "Drifted feature share",
                     "Share of the 11 input features whose distribution drifted from the "
                     "January reference in the latest evaluation; the marker is the threshold "
-                    "at which drift is declared.",
+                    "at which drift is declared." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB)),
                     min_value=0,
                     max_value=1,
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
-                    unit=GrafanaUnit.RATIO,
                 ),
                 stat(
                     "Drift detected",
-                    "Whether the latest evaluation's drifted share reached the threshold.",
+                    "Whether the latest evaluation's drifted share reached the threshold."
+                    + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_DRIFT_DETECTED, job=JOB)),
                     mappings=value_text({0: ("no drift", "green"), 1: ("drift", "red")}),
                     sparkline=False,
                     height=6,
-                    unit=GrafanaUnit.NONE,
                 ),
                 bar_gauge(
                     "Drift score by feature",
                     "Evidently's drift statistic per input feature in the latest evaluation "
                     "(the test Evidently picked for that column); compare features with each "
-                    "other to see which inputs moved.",
+                    "other to see which inputs moved." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
                     height=6,
-                    unit=GrafanaUnit.NONE,
                 ),
                 timeseries(
                     "Drifted feature share over time",
-                    "Drift share of each evaluation; the dashed line is the drift threshold.",
+                    "Drift share of each evaluation; the dashed line is the drift threshold."
+                    + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "drift share"),
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
                     min_value=0,
                     max_value=1,
-                    unit=GrafanaUnit.RATIO,
                 ),
                 timeseries(
                     "Drift score by feature over time",
-                    "Per-feature drift statistic of each evaluation.",
+                    "Per-feature drift statistic of each evaluation." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
-                    unit=GrafanaUnit.NONE,
                 ),
             ],
         ),
@@ -211,7 +202,6 @@ dashboard = dashboard(
                     query(
                         promql.histogram_quantile(0.95, MODEL_EVALUATION_DURATION, job=JOB), "p95"
                     ),
-                    unit=GrafanaUnit.SECONDS,
                 ),
             ],
         ),
@@ -230,7 +220,6 @@ dashboard = dashboard(
                     show_name=True,
                     sparkline=False,
                     width=10,
-                    unit=GrafanaUnit.NONE,
                 ),
                 bar_gauge(
                     "Evaluations by outcome",

@@ -1,7 +1,8 @@
 """Dashboard lint: every finding names its rule, dashboard, panel and reason.
 
 Rules: PromQL parses and names only known series; rates use `$__rate_interval`; counters appear
-only inside rate/irate/increase; every panel has a title, description and unit; every query uses
+only inside rate/irate/increase; every panel has a title, description and unit (a custom unit
+in Grafana's `kind:text` form, without the space Grafana adds itself); every query uses
 the provisioned datasource uid; panel ids are assigned and unique; grid positions fit the 24
 columns and never overlap; schemaVersion and uid are ours; and no key is unknown to Grafana: the
 dashboard round-trips through grafana-foundation-sdk's typed model and nothing may be lost.
@@ -37,6 +38,8 @@ _ALLOWED_WINDOWS = {
     "irate": {"$__rate_interval"},
     "increase": {"$__rate_interval", "$__range"},
 }
+# Grafana's custom unit formats (valueFormats.ts getValueFormat): `<kind>:<text>`.
+_CUSTOM_UNIT_KINDS = frozenset({"prefix", "suffix", "si", "count", "currency", "time"})
 # Grafana's Prometheus variable queries wrap a selector or an expression.
 _VARIABLE_QUERY = re.compile(r"^\s*(label_values|query_result)\((?P<body>.*)\)\s*$", re.S)
 
@@ -112,6 +115,22 @@ def _check_queries(
         yield from _check_expr(body, known, set(), where)
 
 
+def custom_unit_problems(unit: str) -> list[str]:
+    """What is wrong with a custom unit (`suffix:rentals/h`): Grafana reads the kind before the
+    colon and pads the text after it with its own space, so `suffix: x` draws two."""
+    kind, colon, text = unit.partition(":")
+    if not colon:
+        return []
+    if kind not in _CUSTOM_UNIT_KINDS:
+        kinds = ", ".join(sorted(_CUSTOM_UNIT_KINDS))
+        return [f"custom unit {unit!r}: {kind!r} is not one of Grafana's kinds ({kinds})"]
+    if not text.strip():
+        return [f"custom unit {unit!r} has no text after the colon"]
+    if text != text.strip():
+        return [f"custom unit {unit!r}: no space around the text (Grafana adds its own)"]
+    return []
+
+
 def _check_panels(name: str, data: dict[str, Any]) -> Iterator[Finding]:
     seen: dict[int, str] = {}
     for panel in _panels(data):
@@ -129,8 +148,11 @@ def _check_panels(name: str, data: dict[str, Any]) -> Iterator[Finding]:
             continue
         if not panel.get("description"):
             yield Finding("description", name, label, "panel has no description")
-        if not panel.get("fieldConfig", {}).get("defaults", {}).get("unit"):
+        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        if not unit:
             yield Finding("unit", name, label, "panel has no unit (fieldConfig.defaults.unit)")
+        else:
+            yield from (Finding("unit", name, label, p) for p in custom_unit_problems(unit))
         if panel.get("datasource") != DATASOURCE:
             yield Finding(
                 "datasource", name, label, f"datasource {panel.get('datasource')} != {DATASOURCE}"

@@ -34,9 +34,17 @@ def render_prometheus_config(profile: Profile) -> str:
             "scrape_configs": [
                 {"job_name": job, "static_configs": [{"targets": [target]}]}
                 for job, target in profile.targets().items()
-            ],
+            ]
+            + [_dns_job(job, target) for job, target in sorted(profile.optional.items())],
         }
     )
+
+
+def _dns_job(job: str, target: str) -> dict[str, Any]:
+    """A job whose target exists while its service does: resolved by name at each refresh,
+    so a service that is not running is no target at all (rather than a target down)."""
+    name, _, port = target.rpartition(":")
+    return {"job_name": job, "dns_sd_configs": [{"names": [name], "type": "A", "port": int(port)}]}
 
 
 def _inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:

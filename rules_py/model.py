@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from api.metrics import (
     MODEL_DRIFTED_FEATURES_RATIO,
-    MODEL_EVALUATION_ROWS,
     MODEL_INFERENCE_DURATION,
     MODEL_LAST_EVALUATION_TIMESTAMP,
     MODEL_LOADED,
@@ -13,7 +12,7 @@ from api.metrics import (
 )
 from authoring import config
 from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
-from authoring.promql import age, histogram_quantile, latest, sel
+from authoring.promql import age, histogram_quantile, sel
 from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
@@ -42,11 +41,6 @@ INFERENCE_LATENCY = RecordingRule(
     record_name("job", MODEL_INFERENCE_DURATION, f"p95_{W}"),
     histogram_quantile(0.95, MODEL_INFERENCE_DURATION, by=("job",), window=W, **JOB),
 )
-
-# Gauges of the latest evaluation read 0 until the first one: an alert on "too low" must wait
-# for an evaluation to have happened, or every fresh API would page.
-_evaluated = f"{sel(MODEL_EVALUATION_ROWS, **JOB)} > 0"
-
 
 model_not_loaded = gauge_alert(
     "BikeModelNotLoaded",
@@ -126,37 +120,21 @@ rmse_high = gauge_alert(
     backends=BOTH,
 )
 
-_r2_min = format_number(config.MODEL_R2_MIN)
-r2_low = AlertingRule(
-    name="BikeModelR2Low",
-    expression=f"{sel(MODEL_R2, **JOB)} < {_r2_min} and {_evaluated}",
+# The evaluation gauges are absent until the first evaluation: a fresh API cannot page on them.
+r2_low = gauge_alert(
+    "BikeModelR2Low",
+    MODEL_R2,
+    "<",
+    config.MODEL_R2_MIN,
+    example=(0.84, 0.1),
     for_="1m",
     severity="warning",
     summary="Model explains little of the variance",
     description=(
         'R2 of the latest evaluation on {{ $labels.instance }} is {{ $value | printf "%.2f" }} '
-        f"(threshold {_r2_min})."
+        f"(threshold {format_number(config.MODEL_R2_MIN)})."
     ),
     labels=MODEL_QUALITY,
-    tests=(
-        AlertTest(
-            name="an R2 of 0.1 warns after a minute",
-            series=(
-                Series(sel(MODEL_R2, **TARGET), "0 0 0.1x10"),
-                Series(sel(MODEL_EVALUATION_ROWS, **TARGET), "0 0 168x10"),
-            ),
-            onset="2m",
-            fires=(Fires(TARGET, 0.1),),
-        ),
-        AlertTest(
-            name="an API that never evaluated stays quiet",
-            series=(
-                Series(sel(MODEL_R2, **TARGET), "0x30"),
-                Series(sel(MODEL_EVALUATION_ROWS, **TARGET), "0x30"),
-            ),
-            quiet_at=("30m",),
-        ),
-    ),
 )
 
 _max_age = config.EVALUATION_MAX_AGE_SECONDS
@@ -171,9 +149,9 @@ _stale_samples = (_stale_onset + 600) // _STALE_STEP + 2
 _stale_fires = Fires(TARGET, _stale_onset)
 evaluation_stale = AlertingRule(
     name="BikeEvaluationStale",
-    # A never-evaluated API has no feedback loop to go stale; `> 0` keeps it quiet.
-    expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age} "
-    f"and {latest(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > 0",
+    # Read over the lookback: a restart (the gauge absent again until the next evaluation) does
+    # not hide it. A never-evaluated API has no series, hence no feedback loop to go stale.
+    expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age}",
     for_="10m",
     severity="warning",
     summary="No model evaluation for too long",
@@ -192,11 +170,11 @@ evaluation_stale = AlertingRule(
             fires=(_stale_fires,),
         ),
         AlertTest(
-            name="an API restart (the gauge back to 0) does not hide it",
+            name="an API restart (the gauge absent until the next evaluation) does not hide it",
             series=(
                 Series(
                     sel(MODEL_LAST_EVALUATION_TIMESTAMP, **TARGET),
-                    f"600x10 0x{_stale_samples - 11}",
+                    f"600x10 _x{_stale_samples - 11}",
                 ),
             ),
             interval=format_duration(_STALE_STEP),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,30 +11,37 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from api.config import Settings
+from api.config import Settings, get_settings
+from api.model import CARD_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
-# CI and the README point BIKE_SHARING_SOURCE at the shared copy; this is its usual place.
-DEFAULT_SOURCE = ROOT.parent / "shared/data/bike-sharing/bike+sharing+dataset.zip"
-os.environ.setdefault("BIKE_SHARING_SOURCE", str(DEFAULT_SOURCE))
 
 
 @pytest.fixture(scope="session")
 def dataset_source() -> str:
-    """The local UCI zip (or csv) the tests read; never a download."""
-    source = os.environ["BIKE_SHARING_SOURCE"]
+    """The UCI data the tests read: the loader's own default (the bundled copy), or what
+    BIKE_SHARING_SOURCE names; a local file, never a download."""
+    source = get_settings().bike_sharing_source
     if not Path(source).is_file():
-        pytest.fail(f"BIKE_SHARING_SOURCE={source} is not a file: point it at the UCI zip")
+        pytest.fail(f"BIKE_SHARING_SOURCE={source} is not a local file: the tests read no URL")
     return source
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, dataset_source: str) -> Path:
-    """A model trained once per session with the default parameters (50 trees, ~2 s)."""
-    from api.train import train
+    """A model trained once per test run with the default parameters (50 trees, ~2 s), shared
+    by the xdist workers: the first to take the lock trains, the others read it. Tests only
+    read it (those that change a model copy it first)."""
+    # Under xdist each worker's base temp folder sits in one folder of this run.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "model"
+    with (shared / "model.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / CARD_FILE).is_file():
+            from api.train import train
 
-    folder = tmp_path_factory.mktemp("model")
-    train(folder, source=dataset_source)
+            train(folder, source=dataset_source)
     return folder
 
 
@@ -44,6 +52,8 @@ def settings(model_dir: Path, dataset_source: str, tmp_path: Path) -> Settings:
         model_dir=model_dir,
         data_dir=tmp_path / "data",
         reports_dir=tmp_path / "reports",
+        # Most tests never evaluate: Evidently's import waits for the first /evaluate.
+        evaluation_worker_start="first_use",
     )
 
 
@@ -84,3 +94,11 @@ def source_copy(tmp_path: Path) -> Path:
     for layer in BUILD_LAYERS:
         shutil.copytree(ROOT / layer, copy / layer, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (`--dist loadgroup`), a module's tests share a worker unless they name a
+    group: module fixtures (an app, a built wheel, a compiled tree) are then built once."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

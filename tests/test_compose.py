@@ -160,8 +160,15 @@ def test_every_scrape_target_is_a_compose_service_and_its_port(
     targets = [
         (job["job_name"], target)
         for job in config["scrape_configs"]
-        for static in job["static_configs"]
+        for static in job.get("static_configs", [])
         for target in static["targets"]
+    ]
+    # Optional services are found by name while they run (cAdvisor's profile).
+    targets += [
+        (job["job_name"], f"{name}:{dns['port']}")
+        for job in config["scrape_configs"]
+        for dns in job.get("dns_sd_configs", [])
+        for name in dns["names"]
     ]
     assert targets, "no scrape targets"
     # Job names are the service names, so a target's job says which container it is.
@@ -247,6 +254,34 @@ def test_dependencies_wait_for_health_or_completion(services: dict[str, dict[str
     assert services["bike-api"]["depends_on"] == {
         "train": {"condition": "service_completed_successfully"}
     }
+
+
+def test_the_monitoring_starts_whatever_happens_to_the_api(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A failed training or an API that never turns healthy is what the stack must show and
+    alert on: nothing that watches the API waits for it."""
+    for name in ("prometheus", "alertmanager", "node-exporter", "grafana"):
+        assert "depends_on" not in services[name], name
+    waiting = {n for n, s in services.items() if "bike-api" in s.get("depends_on", {})}
+    assert waiting == {"evaluation"}  # the one client that needs the API to answer
+
+
+def test_cadvisor_is_scraped_only_with_its_profile(services: dict[str, dict[str, Any]]) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "cadvisor"]
+    # A name resolved by Docker's DNS: no container, no target (rather than one always down).
+    assert job["dns_sd_configs"] == [{"names": ["cadvisor"], "type": "A", "port": 8080}]
+    assert services["cadvisor"]["profiles"] == ["cadvisor"]
+
+
+def test_workers_and_their_metrics_folder_reach_the_api(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    api = services["bike-api"]
+    environment = {k: interpolate(str(v)) for k, v in api["environment"].items()}
+    assert environment["WEB_CONCURRENCY"] == "1"
+    assert environment["PROMETHEUS_MULTIPROC_DIR"] in api["tmpfs"]
 
 
 def test_the_api_never_trains_and_training_runs_once(services: dict[str, dict[str, Any]]) -> None:

@@ -86,6 +86,7 @@ def test_the_installed_service_serves_predict_without_the_build(
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(site), "MODEL_DIR": str(model_dir)}
     env["REPORTS_DIR"] = str(tmp_path / "reports")
+    env["EVALUATION_WORKER_START"] = "first_use"  # nothing evaluates here
     argv = [sys.executable, "-c", LAUNCHER, str(port), ",".join(BUILD_ONLY), str(site)]
     # Run from an empty folder: the checkout is not on the path.
     log = tmp_path / "api.log"

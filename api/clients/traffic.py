@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(summary.line())
+    if summary.sent and not any(status.isdigit() for status in summary.statuses):
+        # Not one answer: every request failed to connect (or timed out).
+        print(f"error: no request got an answer: is the API running at {url}?", file=sys.stderr)
     return 0 if not summary.errors else 1
 
 

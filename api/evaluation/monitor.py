@@ -48,8 +48,10 @@ exit status:
   {EXIT_ERROR}  the data, model or report could not be read or written
   2  bad arguments
 
-The last line always reads:
-  [Evidently] report_html=PATH report_json=PATH drift_share=0.xx -> DECISION NO_ACTION|...
+The last line always reads (the course's monitor-flow line):
+  [Evidently] report_html=PATH report_json=PATH drift_share=0.27 -> NO_ACTION \
+drift_share=0.27 < 0.30 (target_drift=0.12)
+  [Evidently] ... drift_share=0.45 -> RETRAINING_TRIGGERED drift_share=0.45 >= 0.30 (...)
 """
 
 
@@ -68,8 +70,12 @@ class Decision:
 
     @property
     def reason(self) -> str:
+        """`drift_share=0.27 < 0.30 (target_drift=0.12)`, as the course's monitor flow says it."""
         op = ">=" if self.action == RETRAINING_TRIGGERED else "<"
-        return f"drift share {self.drift_share:.2f} {op} threshold {self.threshold:.2f}"
+        return (
+            f"drift_share={self.drift_share:.2f} {op} {self.threshold:.2f} "
+            f"(target_drift={self.target_drift:.2f})"
+        )
 
 
 def target_drift(reference: pd.DataFrame, current: pd.DataFrame) -> float:
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[monitor] {NO_ACTION}: {decision.reason}")
     print(
         f"[Evidently] report_html={result.html_path} report_json={result.json_path} "
-        f"drift_share={result.drift_share:.2f} -> DECISION {decision.action}"
+        f"drift_share={result.drift_share:.2f} -> {decision.action} {decision.reason}"
     )
     return decision.exit_code
 

@@ -141,6 +141,10 @@ class EvaluationWorker:
     def busy(self) -> bool:
         return self._current is not None and not self._current.done()
 
+    def prepare(self, reference_path: Path | None) -> None:
+        """Remember the reference for a child started at the first `run`, not now."""
+        self._reference_path = reference_path
+
     def start(self, reference_path: Path | None = None) -> None:
         """Spawn the child; it imports Evidently and warms up while the API serves."""
         self._reference_path = reference_path

@@ -75,12 +75,16 @@ _records = TypeAdapter(list[EvaluationRecord])
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Spawn the evaluation child once the model is loaded; stop it on shutdown."""
+    """Spawn the evaluation child once the model is loaded (or at the first /evaluate, when
+    EVALUATION_WORKER_START says so); stop it on shutdown."""
     worker = EvaluationWorker()
     bundle = app.state.bundle
     # Without a model /evaluate answers 503 until a restart, so there is nothing to warm.
     if bundle is not None:
-        worker.start(bundle.reference_path)
+        if app.state.settings.evaluation_worker_start == "startup":
+            worker.start(bundle.reference_path)
+        else:
+            worker.prepare(bundle.reference_path)
     app.state.evaluation_worker = worker
     try:
         yield

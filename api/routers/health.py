@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.config import REFERENCE_END, REFERENCE_START
 from api.deps import NOT_LOADED_HINT
+from api.routers.docs import DOCS_URL
 
 __all__ = ["router"]
 
@@ -50,5 +51,5 @@ async def service_info(request: Request) -> dict[str, Any]:
         "model": model,
         # The OpenAPI document is built once and cached by FastAPI.
         "endpoints": sorted(request.app.openapi()["paths"]),
-        "docs": request.app.docs_url,
+        "docs": DOCS_URL,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from api.config import FEATURES, TARGET
+from api.config import BUNDLED_DATASET, FEATURES, TARGET, Settings
 from api.data import DataError, _fetch_data, _process_data, load_hourly
 
 HOUR_CSV_ROWS = 17379
@@ -82,7 +83,8 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for it (0.5 s by default, per test).
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield folder, f"http://127.0.0.1:{server.server_address[1]}"
@@ -112,6 +114,29 @@ def test_url_not_found_is_a_download_error(http_root: tuple[Path, str], tmp_path
     _, base = http_root
     message = _error(f"{base}/missing.zip", data_dir=tmp_path / "cache")
     assert "download failed" in message and "404" in message
+    assert "BIKE_SHARING_SOURCE" in message
+
+
+def test_an_unreachable_host_names_the_variable_to_change(tmp_path: Path) -> None:
+    """Offline: the message says which setting holds the URL and what to do instead."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free, so nothing answers there
+    message = _error(f"http://127.0.0.1:{port}/bike.zip", data_dir=tmp_path / "cache")
+    assert "download failed" in message and "BIKE_SHARING_SOURCE" in message
+    assert "bundled copy" in message
+
+
+def test_the_default_source_is_the_bundled_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIKE_SHARING_SOURCE", raising=False)
+    assert Settings().bike_sharing_source == str(BUNDLED_DATASET)
+    # compose passes the variable through empty when the user set nothing.
+    monkeypatch.setenv("BIKE_SHARING_SOURCE", "")
+    assert Settings().bike_sharing_source == str(BUNDLED_DATASET)
+    digest = hashlib.sha256(BUNDLED_DATASET.read_bytes()).hexdigest()
+    assert digest in (BUNDLED_DATASET.parent / "README.md").read_text(), "update the README"
+    frame = _fetch_data(str(BUNDLED_DATASET))
+    assert len(frame) == HOUR_CSV_ROWS
 
 
 def test_truncated_download_is_not_cached(
@@ -218,7 +243,8 @@ def test_unreadable_files(tmp_path: Path, name: str, content: bytes, expected: s
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    assert "no such file" in _error(tmp_path / "nowhere.zip")
+    message = _error(tmp_path / "nowhere.zip")
+    assert "no such file" in message and "BIKE_SHARING_SOURCE" in message
 
 
 def test_process_indexes_by_hour(dataset_source: str) -> None:

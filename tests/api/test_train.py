@@ -8,15 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
-import sklearn
 
 from api.config import FEATURES, REFERENCE_END, REFERENCE_START, TARGET
 from api.data import _fetch_data
 from api.model import CARD_FILE, MODEL_FILE, REFERENCE_FILE, TREES_FILE
-from api.train import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +44,8 @@ def test_card_describes_the_training(card: dict, model_dir: Path, dataset_source
     assert set(card["training_metrics"]) == {"rmse", "mae", "r2", "mape"}
     # In-sample on a fully grown forest: a good fit, far from perfect on bootstrap samples.
     assert 0.9 < card["training_metrics"]["r2"] < 1.0
+    import sklearn  # imported where used: collection stays light for every xdist worker
+
     assert card["libraries"]["scikit-learn"] == sklearn.__version__
     assert set(card["libraries"]) >= {"python", "numpy", "pandas", "joblib"}
 
@@ -60,6 +59,8 @@ def test_card_pins_every_artifact(card: dict, model_dir: Path) -> None:
 
 
 def test_model_artifact_is_the_configured_forest(model_dir: Path) -> None:
+    import joblib
+
     model = joblib.load(model_dir / MODEL_FILE)
     assert len(model.estimators_) == 50
     assert model.n_features_in_ == len(FEATURES)
@@ -76,6 +77,8 @@ def test_reference_holds_the_january_window(model_dir: Path) -> None:
 
 def test_cli_parameters_and_rerun_is_byte_identical(tmp_path: Path, dataset_source: str) -> None:
     args = ["--n-estimators", "3", "--random-state", "7", "--source", dataset_source]
+    from api.train import main
+
     assert main([*args, "--model-dir", str(tmp_path / "a")]) == 0
     assert main([*args, "--model-dir", str(tmp_path / "b")]) == 0
     card = json.loads((tmp_path / "a" / CARD_FILE).read_text())

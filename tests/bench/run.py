@@ -143,10 +143,6 @@ def _percentile(out: str, pct: str) -> float:
 
 def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault(
-        "BIKE_SHARING_SOURCE",
-        str(ROOT.parent / "shared/data/bike-sharing/bike+sharing+dataset.zip"),
-    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(extra)
     return env
@@ -283,7 +279,7 @@ def bench_evaluate(seconds: int) -> bool:
 
     print(f"== /evaluate week1_february after warm-up (median of {EVALUATE_ROUNDS}), /predict p99")
     payload = evaluation_payload(
-        load_hourly(base_env()["BIKE_SHARING_SOURCE"]),
+        load_hourly(),
         "week1_february",
         *WEEKLY_PERIODS["week1_february"],
     )

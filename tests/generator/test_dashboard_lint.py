@@ -96,3 +96,19 @@ def test_cli_lints_built_files(
 def test_cli_lints_the_sources(capsys: pytest.CaptureFixture[str], sources: Sources) -> None:
     assert dashboard_lint.main([]) == 0
     assert f"{len(sources.dashboards)} dashboards, 0 findings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("unit", "problem"),
+    [
+        ("suffix:rentals/h", None),
+        ("s", None),
+        ("suffix: rentals/h", "no space around the text"),
+        ("suffix:rentals/h ", "no space around the text"),
+        ("suffix:", "no text after the colon"),
+        ("sufix:rentals/h", "is not one of Grafana's kinds"),
+    ],
+)
+def test_custom_units_are_written_as_grafana_reads_them(unit: str, problem: str | None) -> None:
+    problems = dashboard_lint.custom_unit_problems(unit)
+    assert (problems == []) if problem is None else (problem in problems[0])

@@ -91,9 +91,9 @@ def _generate(copy: Path) -> subprocess.CompletedProcess[str]:
 BROKEN_SOURCES = [
     pytest.param(
         "rules_py/model.py",
-        'f"{sel(MODEL_R2, **JOB)} < {_r2_min} and {_evaluated}"',
-        'f"{sel(MODEL_R2, **JOB)} < < {_r2_min}"',
-        "rules_py/model.py: bike-model-alerts/BikeModelR2Low: does not parse",
+        'JOB)} > {_max_age}"',
+        'JOB)} > > {_max_age}"',
+        "rules_py/model.py: bike-model-alerts/BikeEvaluationStale: does not parse",
         id="broken PromQL in a rule",
     ),
     pytest.param(

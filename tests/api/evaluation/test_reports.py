@@ -7,18 +7,24 @@ import math
 import random
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from api.clients.batches import SHIFTED_PERIOD
 from api.clients.batches import WEEKLY_PERIODS as WEEKS
 from api.config import DEFAULT_DRIFT_SHARE_THRESHOLD, FEATURES, TARGET
-from api.evaluation import reports
 from api.evaluation.result import EvaluationResult
 from api.model import ModelBundle
+
+# Evidently is imported in this process (~6 s): under xdist its tests share one worker.
+pytestmark = pytest.mark.xdist_group("evidently-in-process")
+
+if TYPE_CHECKING:
+    from api.evaluation.reports import Reference
 
 # The exam's evaluation weeks (WEEKS) and the shifted summer month, as the clients send them.
 JULY = SHIFTED_PERIOD[1:]
@@ -29,12 +35,20 @@ THRESHOLD = DEFAULT_DRIFT_SHARE_THRESHOLD
 
 
 @pytest.fixture(scope="module")
-def reference(bundle: ModelBundle) -> reports.Reference:
+def reports() -> ModuleType:
+    """Evidently's module, imported when a test needs it (~6 s), not at collection."""
+    from api.evaluation import reports as module
+
+    return module
+
+
+@pytest.fixture(scope="module")
+def reference(reports: ModuleType, bundle: ModelBundle) -> Reference:
     return reports.Reference.from_csv(bundle.reference_path)
 
 
 @pytest.fixture(scope="module")
-def results(reference: reports.Reference, batch: Batch) -> dict[str, EvaluationResult]:
+def results(reports: ModuleType, reference: Reference, batch: Batch) -> dict[str, EvaluationResult]:
     """One report per exam week and for July, shared by the tests below (each costs ~1 s)."""
     periods = {**WEEKS, "july": JULY}
     return {
@@ -66,9 +80,11 @@ def test_july_drifts_more_and_fits_worse_than_week1(results: dict[str, Evaluatio
 
 
 def test_scores_match_sklearn_on_the_same_rows(
-    results: dict[str, EvaluationResult], batch: Batch
+    reports: ModuleType, results: dict[str, EvaluationResult], batch: Batch
 ) -> None:
     rows = batch(*WEEKS["week1_february"])
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     y, p = rows[TARGET].to_numpy(dtype="float64"), rows[reports.PREDICTION].to_numpy()
     result = results["week1_february"]
     assert result.rmse == pytest.approx(math.sqrt(mean_squared_error(y, p)), rel=1e-9)
@@ -77,7 +93,9 @@ def test_scores_match_sklearn_on_the_same_rows(
     assert result.mape == pytest.approx(float(np.mean(np.abs(y - p) / y) * 100), rel=1e-9)
 
 
-def test_drift_covers_the_eleven_inputs_only(results: dict[str, EvaluationResult]) -> None:
+def test_drift_covers_the_eleven_inputs_only(
+    reports: ModuleType, results: dict[str, EvaluationResult]
+) -> None:
     for result in results.values():
         assert set(result.feature_drift_scores) == set(FEATURES)
         assert set(result.drifted_features) <= set(FEATURES)
@@ -97,7 +115,9 @@ def _report(metrics: list[tuple[str, dict[str, object], object]]) -> dict[str, o
     }
 
 
-def test_extract_reads_values_by_metric_type_not_by_name() -> None:
+def test_extract_reads_values_by_metric_type_not_by_name(
+    reports: ModuleType,
+) -> None:
     from evidently.metrics import MAE, MAPE, RMSE, DriftedColumnsCount, R2Score, ValueDrift
 
     drift = [
@@ -121,7 +141,9 @@ def test_extract_reads_values_by_metric_type_not_by_name() -> None:
     assert result.rows == 7
 
 
-def test_extract_refuses_a_report_without_drift_results() -> None:
+def test_extract_refuses_a_report_without_drift_results(
+    reports: ModuleType,
+) -> None:
     from evidently.metrics import RMSE
 
     with pytest.raises(reports.ReportError, match="lacks drift results"):
@@ -131,7 +153,7 @@ def test_extract_refuses_a_report_without_drift_results() -> None:
 
 
 def test_reports_are_written_and_the_oldest_pruned(
-    reference: reports.Reference, batch: Batch, tmp_path: Path
+    reports: ModuleType, reference: Reference, batch: Batch, tmp_path: Path
 ) -> None:
     foreign = tmp_path / "notes.json"
     foreign.write_text("{}\n")
@@ -162,7 +184,7 @@ def test_reports_are_written_and_the_oldest_pruned(
 
 
 def test_a_single_row_leaves_r2_undefined_without_warnings(
-    reference: reports.Reference, batch: Batch
+    reports: ModuleType, reference: Reference, batch: Batch
 ) -> None:
     rows = batch("2011-02-09 08:00:00", "2011-02-09 08:00:00")
     result = reports.evaluate(reference, rows, drift_share_threshold=THRESHOLD)
@@ -172,7 +194,7 @@ def test_a_single_row_leaves_r2_undefined_without_warnings(
 
 
 def test_an_empty_or_incomplete_batch_is_refused(
-    reference: reports.Reference, batch: Batch
+    reports: ModuleType, reference: Reference, batch: Batch
 ) -> None:
     rows = batch(*WEEKS["week2_february"])
     with pytest.raises(reports.ReportError, match="empty"):
@@ -182,7 +204,7 @@ def test_an_empty_or_incomplete_batch_is_refused(
 
 
 def test_without_predictions_only_drift_is_reported(
-    reference: reports.Reference, batch: Batch
+    reports: ModuleType, reference: Reference, batch: Batch
 ) -> None:
     rows = batch(*WEEKS["week2_february"]).drop(columns=reports.PREDICTION)
     result = reports.evaluate(reference, rows, drift_share_threshold=THRESHOLD)

@@ -38,6 +38,9 @@ from api.metrics import (
 from api.routers.evaluate import MIN_EVALUATION_ROWS
 from api.schemas import EXAMPLE_HOUR
 
+# One app (and one evaluation child) for the module: under xdist its tests share a worker.
+pytestmark = pytest.mark.xdist_group("evaluate-app")
+
 MAX_ROWS = 1000
 
 
@@ -306,8 +309,23 @@ def test_without_a_model_evaluate_is_a_503(
     assert "make train" in response.json()["detail"]
 
 
-def test_the_worker_process_ends_with_the_app(settings: Settings) -> None:
+def test_a_worker_started_at_first_use_is_not_started_before(
+    settings: Settings, week1: dict[str, Any]
+) -> None:
+    """EVALUATION_WORKER_START=first_use: no child (no Evidently import) until an evaluation
+    gets to run; a refused batch does not start one either."""
+    assert settings.evaluation_worker_start == "first_use"
     app = create_app(settings, registry=CollectorRegistry())
+    with TestClient(app) as lazy:
+        assert app.state.evaluation_worker.pid is None
+        assert lazy.post("/evaluate", json={**week1, "data": week1["data"][:3]}).status_code == 422
+        assert app.state.evaluation_worker.pid is None
+
+
+def test_the_worker_process_ends_with_the_app(settings: Settings) -> None:
+    # Started at start-up (the default), stopped with the app (mid-import: it costs nothing).
+    eager = settings.model_copy(update={"evaluation_worker_start": "startup"})
+    app = create_app(eager, registry=CollectorRegistry())
     with TestClient(app):
         pid = app.state.evaluation_worker.pid
         assert pid is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from api.config import REFERENCE_END, REFERENCE_START
@@ -41,3 +43,16 @@ def test_openapi_docs_describe_predict(client: TestClient) -> None:
     }  # fmt: skip
     assert schema["properties"]["hr"]["maximum"] == 23
     assert "PredictionOutput" in str(operation["responses"]["200"])
+
+
+def test_docs_are_served_offline_from_the_installed_bundle(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page.text)
+    assert {a.rsplit("/", 1)[1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    assert "http://" not in page.text and "https://" not in page.text  # nothing off the host
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200 and response.content, asset
+    assert len(client.get("/docs/assets/swagger-ui-bundle.js").content) > 100_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "bike-api"

@@ -56,6 +56,8 @@ def test_two_workers_report_exact_totals(model_dir: Path, tmp_path: Path) -> Non
     folder.mkdir()
     port = _free_port()
     env = {**os.environ, MULTIPROCESS_ENV: str(folder), "MODEL_DIR": str(model_dir)}
+    # Nothing here evaluates: no worker imports Evidently.
+    env["EVALUATION_WORKER_START"] = "first_use"
     command = [
         sys.executable, "-m", "uvicorn", "api.main:app", "--workers", "2", "--host", "127.0.0.1",
         "--port", str(port), "--app-dir", str(ROOT), "--log-level", "warning",

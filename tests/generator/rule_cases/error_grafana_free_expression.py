@@ -3,6 +3,6 @@
 from dataclasses import replace
 
 from authoring.rules_dsl import BOTH, RuleGroup
-from rules_py.model import r2_low
+from rules_py.model import evaluation_stale
 
-groups = (RuleGroup("case", (replace(r2_low, backends=BOTH),)),)
+groups = (RuleGroup("case", (replace(evaluation_stale, backends=BOTH),)),)

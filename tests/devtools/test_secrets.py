@@ -1,0 +1,60 @@
+"""The generated .env: created 0600 on the first run, secrets filled in, nothing overwritten."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.secrets import GENERATED, ensure_env_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_first_run_creates_the_file_readable_by_its_owner_only(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    assert ensure_env_file(env) == list(GENERATED)
+    assert _mode(env) == 0o600
+    values = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line)
+    assert all(len(values[key]) >= 20 for key in GENERATED)
+    # The second run finds everything and changes nothing.
+    before = env.read_text()
+    assert ensure_env_file(env) == []
+    assert env.read_text() == before
+
+
+def test_an_empty_value_copied_from_the_example_is_filled_and_the_rest_kept(
+    tmp_path: Path,
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text("# mine\nGRAFANA_ADMIN_PASSWORD=\nBIND_ADDRESS=127.0.0.1\n")
+    assert ensure_env_file(env) == ["GRAFANA_ADMIN_PASSWORD"]
+    text = env.read_text()
+    assert text.startswith("# mine\nGRAFANA_ADMIN_PASSWORD=") and "BIND_ADDRESS=127.0.0.1" in text
+    assert "GRAFANA_ADMIN_PASSWORD=\n" not in text
+
+
+def test_a_value_the_user_chose_is_never_replaced(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("GRAFANA_ADMIN_PASSWORD=my-own\n")
+    assert ensure_env_file(env) == []
+    assert env.read_text() == "GRAFANA_ADMIN_PASSWORD=my-own\n"
+
+
+def test_the_command_prints_each_new_secret_once_with_where_it_is_kept(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    run = [sys.executable, "-m", "devtools.secrets", "--env-file", str(env)]
+    first = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "GRAFANA_ADMIN_PASSWORD=" in first.stdout and str(env) in first.stdout
+    second = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert second.stdout == ""
+
+
+def test_the_env_file_is_git_ignored() -> None:
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0

@@ -1,0 +1,80 @@
+"""The README's first command on a machine without Docker: `make all` says so in one line,
+starts the native stack on its usual ports, and `make stop` stops it.
+
+Runs in a copy of the repository (the same virtual environment) so the developer's run/ and
+artifacts/ are left alone; it needs the native stack's ports (8080, 9090, 9093, 9100) free.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authoring.profiles import LOCAL
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _listening(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) == 0
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Iterator[Path]:
+    """The tracked files, copied with their times (so make sees the venv as current)."""
+    busy = [a for a in LOCAL.targets().values() if _listening(a)]
+    if busy:
+        pytest.fail(f"the native stack's ports are taken: {busy} (`make stop` if it is yours)")
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    copy = tmp_path / "bikewatch"
+    for name in filter(None, files):
+        target = copy / os.fsdecode(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / os.fsdecode(name), target)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    # The shared environment is the one under test: make must not reinstall it in the copy.
+    stamp = (ROOT / ".venv" / ".installed").stat()
+    os.utime(copy / "pyproject.toml", ns=(stamp.st_atime_ns, stamp.st_mtime_ns - 1))
+    try:
+        yield copy
+    finally:
+        subprocess.run(["make", "-s", "stop"], cwd=copy, capture_output=True, check=False)
+
+
+def test_make_all_without_docker_runs_the_native_stack_and_make_stop_stops_it(
+    clone: Path,
+) -> None:
+    path = ":".join(p for p in os.environ["PATH"].split(":") if not (Path(p) / "docker").exists())
+    env = {**os.environ, "PATH": path}
+    started = subprocess.run(
+        ["make", "all"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    notices = [line for line in started.stderr.splitlines() if line.startswith("make all:")]
+    assert notices == [
+        "make all: no `docker` command on the PATH: starting the native stack instead (make local)"
+    ]
+    assert httpx.get(f"http://{LOCAL.api}/ready", timeout=5).status_code == 200
+    assert httpx.get(f"http://{LOCAL.prometheus}/-/ready", timeout=5).status_code == 200
+    stopped = subprocess.run(
+        ["make", "stop"], cwd=clone, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "stopped" in stopped.stdout
+    assert not [a for a in LOCAL.targets().values() if _listening(a)]
