@@ -96,6 +96,7 @@ def source_copy(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist (`--dist loadgroup`), a module's tests share a worker unless they name a
     group: module fixtures (an app, a built wheel, a compiled tree) are then built once."""

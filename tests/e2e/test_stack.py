@@ -364,8 +364,9 @@ def test_the_drift_alert_fires_reaches_alertmanager_and_triggers_retraining(fire
 def test_drift_drill_panels_have_data(fired: Live) -> None:
     """The allow-listed retraining panels, now that the webhook has recorded decisions."""
     assert_event_panels_have_data(fired, "test_drift_drill_panels_have_data")
-    retraining = f'{MODEL_RETRAINING_DECISIONS.name}{{decision="RETRAINING_TRIGGERED"}}'
-    wait_for("the retraining counter scraped", lambda: fired.query(retraining), 30)
+    # The counter exists from the start (at 0): wait for the decision's 1 to be scraped.
+    retraining = f'{MODEL_RETRAINING_DECISIONS.name}{{decision="RETRAINING_TRIGGERED"}} >= 1'
+    wait_for("the retraining decision scraped", lambda: fired.query(retraining), 30)
     # The decisions panel counts the one decision: the counter started at 0, so increase()
     # sees it (a counter born at 1 reads 0 there).
     (panel_query,) = {
