@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.features import (
@@ -25,6 +25,7 @@ __all__ = [
     "REFERENCE_START",
     "TARGET",
     "UCI_URL",
+    "SecretFileError",
     "Settings",
     "get_settings",
 ]
@@ -59,12 +60,62 @@ class Settings(BaseSettings):
     # The evaluation child imports Evidently (~6 s of CPU): at start-up, so the first /evaluate
     # is fast, or at the first /evaluate, for processes that rarely evaluate (tests, scripts).
     evaluation_worker_start: Literal["startup", "first_use"] = "startup"
+    # What the API's workers share on this host: the decision log and the evaluation lock.
+    state_dir: Path = Field(ROOT / "state", description="shared by the workers (git-ignored)")
+    # Host headers answered; any other gets 400, so a page that rebinds its own DNS name to
+    # 127.0.0.1 cannot reach a loopback-bound API from a browser. Comma-separated.
+    allowed_hosts: str = Field("localhost,127.0.0.1,[::1],bike-api")
+    # POST /alerts needs `Authorization: Bearer <token>` (Alertmanager's http_config.authorization
+    # reads the same file); without one configured the webhook refuses every call.
+    alert_webhook_token: SecretStr | None = None
+    alert_webhook_token_file: Path | None = None
+    # POST /evaluate needs `X-API-Key: <key>` when a key is configured (it moves the quality and
+    # drift gauges the alerts and the retraining read).
+    evaluate_api_key: SecretStr | None = None
+    evaluate_api_key_file: Path | None = None
+    # A request body must arrive within this time, or 408: slow clients cannot hold the API.
+    request_body_timeout_seconds: float = Field(10.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+
+    def webhook_token(self) -> str | None:
+        """The webhook's token, from ALERT_WEBHOOK_TOKEN or the file ALERT_WEBHOOK_TOKEN_FILE."""
+        return _secret(self.alert_webhook_token, self.alert_webhook_token_file)
+
+    def api_key(self) -> str | None:
+        """The /evaluate key, from EVALUATE_API_KEY or the file EVALUATE_API_KEY_FILE."""
+        return _secret(self.evaluate_api_key, self.evaluate_api_key_file)
 
     @field_validator("bike_sharing_source", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # compose passes `BIKE_SHARING_SOURCE=` through when the user set nothing: the default.
         return str(BUNDLED_DATASET) if value in ("", None) else value
+
+
+class SecretFileError(ValueError):
+    """A secret file that cannot be read: the message names the setting and the file."""
+
+
+def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    if value is not None and value.get_secret_value().strip():
+        return value.get_secret_value().strip()
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SecretFileError(f"cannot read the secret file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SecretFileError(f"the secret file {path} is not UTF-8 text") from None
+    if not text:
+        # A file was configured: empty is a mistake, never "no secret" (which opens /evaluate).
+        raise SecretFileError(f"the secret file {path} is empty")
+    return text
 
 
 @lru_cache

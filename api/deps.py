@@ -1,7 +1,9 @@
-"""FastAPI dependencies as `Annotated` aliases: settings, metrics and the loaded model."""
+"""FastAPI dependencies as `Annotated` aliases: settings, metrics, the loaded model, and the
+checks of the secrets that guard what can change the model's state (alerts, evaluations)."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -11,13 +13,22 @@ from api.metrics import Metrics
 from api.model import ModelBundle
 
 __all__ = [
+    "API_KEY_HEADER",
     "NOT_LOADED_HINT",
+    "UNREADABLE",
     "BundleDep",
     "MetricsDep",
     "SettingsDep",
     "get_bundle",
+    "require_api_key",
     "require_bundle",
+    "require_webhook_token",
 ]
+
+# The header that carries the /evaluate key.
+API_KEY_HEADER = "X-API-Key"
+# app.state's value for a secret whose file is configured but unreadable: nothing matches it.
+UNREADABLE = "\0unreadable"
 
 NOT_LOADED_HINT = "the model is not loaded: run `make train` (then restart the API)"
 
@@ -49,3 +60,44 @@ async def get_bundle(request: Request) -> ModelBundle:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 MetricsDep = Annotated[Metrics, Depends(app_metrics)]
 BundleDep = Annotated[ModelBundle, Depends(get_bundle)]
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison: the time taken says nothing about how much matched."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _unauthorized(request: Request, status: int, detail: str, challenge: str) -> HTTPException:
+    request.state.error_type = "unauthorized"
+    return HTTPException(status_code=status, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+async def require_webhook_token(request: Request) -> None:
+    """`Authorization: Bearer <ALERT_WEBHOOK_TOKEN>`, or 401; 403 when none is configured."""
+    expected: str | None = request.app.state.webhook_token
+    if expected is None or expected == UNREADABLE:
+        why = "is configured" if expected is None else "can be read (see the log)"
+        raise _unauthorized(
+            request, 403, f"the alert webhook is off: no ALERT_WEBHOOK_TOKEN(_FILE) {why}", "Bearer"
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not _same(token.strip(), expected):
+        raise _unauthorized(
+            request, 401, "a valid `Authorization: Bearer` token is required", "Bearer"
+        )
+
+
+async def require_api_key(request: Request) -> None:
+    """`X-API-Key: <EVALUATE_API_KEY>` when a key is configured, or 401."""
+    expected: str | None = request.app.state.api_key
+    if expected == UNREADABLE:
+        raise _unauthorized(
+            request,
+            403,
+            "/evaluate is off: EVALUATE_API_KEY_FILE is set but cannot be read (see the log)",
+            API_KEY_HEADER,
+        )
+    if expected is not None and not _same(request.headers.get(API_KEY_HEADER, ""), expected):
+        raise _unauthorized(
+            request, 401, f"a valid {API_KEY_HEADER} header is required", API_KEY_HEADER
+        )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -16,17 +15,23 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from api.config import REFERENCE_END, REFERENCE_START, Settings, get_settings
+from api import logs
+from api.config import REFERENCE_END, REFERENCE_START, SecretFileError, Settings, get_settings
+from api.deps import UNREADABLE
 from api.metrics import Metrics
 from api.middleware import RequestMetricsMiddleware, known_label_sets
 from api.model import ModelNotAvailable, load_bundle
-from api.retraining import possible_decisions
+from api.multiprocess import multiprocess_dir
+from api.multiprocess import prepare as prepare_multiprocess
+from api.openapi import document
+from api.retraining import DECISIONS_FILE, DecisionLog, possible_decisions
 from api.routers import alerts, docs, evaluate, health, metrics, predict
-from api.schemas import field_name
+from api.routers.evaluate import EvaluationRequest
+from api.schemas import BikeSharingInput, field_name
 
 __all__ = ["app", "create_app"]
 
-log = logging.getLogger("api")
+log = logs.get("app")
 
 
 def _package_version() -> str:
@@ -41,25 +46,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model once; without one the API still serves /health, /ready and /metrics."""
     settings: Settings = app.state.settings
     app_metrics: Metrics = app.state.metrics
+    app.state.decision_log = DecisionLog(app_metrics, settings.state_dir / DECISIONS_FILE)
     try:
         bundle = load_bundle(settings.model_dir)
     except ModelNotAvailable as exc:
-        log.warning("starting without a model: %s", exc)
+        log.warning("starting without a model (%s): %s", settings.model_dir, exc)
         app.state.model_error = str(exc)
         app_metrics.model_loaded.set(0)
     else:
         app.state.bundle = bundle
         app_metrics.model_loaded.set(1)
         app_metrics.model_info.labels(bundle.version, REFERENCE_START, REFERENCE_END).set(1)
+        log.info("model %s loaded from %s", bundle.version, settings.model_dir)
     # Everything loaded so far lives as long as the process: frozen, full garbage collections
     # stop rescanning it (~60 us per /predict request, measured with tests/bench/run.py).
     gc.freeze()
     yield
     app.state.bundle = None
-    folder = metrics.multiprocess_dir()
+    folder = multiprocess_dir()
     if folder is not None:
         # Drops this worker's live gauges (active requests, model_loaded) from the sums.
-        prometheus_multiprocess.mark_process_dead(os.getpid(), folder)
+        prometheus_multiprocess.mark_process_dead(os.getpid(), str(folder))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -79,11 +86,27 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": problems, "message": message}, status_code=422)
 
 
+def _secret(what: str, read: Callable[[], str | None]) -> str | None:
+    """The configured secret (None: none configured), or UNREADABLE (logged) when its file is
+    configured but cannot be read: what it guards then refuses every call (fail closed) rather
+    than the API refusing to start."""
+    try:
+        return read()
+    except SecretFileError as exc:
+        log.error("%s cannot be used, every call it guards is refused: %s", what, exc)
+        return UNREADABLE
+
+
 def create_app(
     settings: Settings | None = None, registry: CollectorRegistry | None = None
 ) -> FastAPI:
     """Build the API; nothing heavy happens here (the model loads in the lifespan)."""
     settings = settings or get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    folder = multiprocess_dir()
+    if folder is not None:
+        # Before this worker creates a metric: a new run starts from an empty folder.
+        prepare_multiprocess(folder)
     # `_created` series double the exposition and no dashboard reads them.
     disable_created_metrics()
     app = FastAPI(
@@ -91,18 +114,24 @@ def create_app(
         version=_package_version(),
         description="Hourly bike rental predictions (UCI Bike Sharing), monitored by bikewatch.",
         lifespan=lifespan,
-        # /docs is served offline (routers/docs.py); ReDoc would load from a CDN, so it is off.
+        # /docs is served offline (routers/docs.py), /openapi.json by a route of ours (so it is
+        # counted under its name); ReDoc would load from a CDN, so it is off.
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(registry if registry is not None else CollectorRegistry())
     app.state.bundle = None
     app.state.model_error = None
+    app.state.webhook_token = _secret("the alert webhook's token", settings.webhook_token)
+    app.state.api_key = _secret("the /evaluate key", settings.api_key)
     app.add_middleware(
         RequestMetricsMiddleware,
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
+        allowed_hosts=settings.hosts,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
     # /predict first: routes are matched in order, and it is the route that carries load.
@@ -113,6 +142,10 @@ def create_app(
     app.include_router(evaluate.router)
     app.include_router(docs.router)
     app.mount(docs.ASSETS_URL, docs.assets(), name="docs-assets")
+    app.openapi = lambda: document(  # type: ignore[method-assign]
+        app, (BikeSharingInput, EvaluationRequest), settings.max_evaluation_rows
+    )
+    app.openapi_url = docs.OPENAPI_URL
     requests, errors = _label_sets(app)
     app.state.metrics.start_at_zero(requests, errors, possible_decisions())
     return app

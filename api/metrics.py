@@ -31,6 +31,7 @@ __all__ = [
     "MODEL_DRIFT_DETECTED",
     "MODEL_EVALUATIONS",
     "MODEL_EVALUATION_DURATION",
+    "MODEL_EVALUATION_REPORT_FAILURES",
     "MODEL_EVALUATION_ROWS",
     "MODEL_FEATURE_DRIFT_SCORE",
     "MODEL_INFERENCE_DURATION",
@@ -246,8 +247,13 @@ API_ERRORS = MetricSpec(
         "error_type": (
             "validation",
             "payload_too_large",
+            "unsupported_media_type",
             "not_found",
             "method_not_allowed",
+            "unauthorized",
+            "invalid_host",
+            "timeout",
+            "client_closed",
             "model_not_loaded",
             "busy",
             "client_error",
@@ -380,6 +386,11 @@ MODEL_EVALUATION_DURATION = MetricSpec(
     EVALUATION_BUCKETS,
     unit="seconds",
 )
+MODEL_EVALUATION_REPORT_FAILURES = MetricSpec(
+    "model_evaluation_report_failures_total",
+    "counter",
+    "Evaluations whose HTML/JSON report could not be written; their scores were published.",
+)
 MODEL_RETRAINING_DECISIONS = MetricSpec(
     "model_retraining_decisions_total",
     "counter",
@@ -411,6 +422,7 @@ ALL_SPECS: tuple[MetricSpec, ...] = (
     MODEL_LAST_EVALUATION_TIMESTAMP,
     MODEL_EVALUATIONS,
     MODEL_EVALUATION_DURATION,
+    MODEL_EVALUATION_REPORT_FAILURES,
     MODEL_RETRAINING_DECISIONS,
 )
 
@@ -508,6 +520,7 @@ class Metrics:
         self.model_last_evaluation_timestamp = _lazy(MODEL_LAST_EVALUATION_TIMESTAMP, r)
         self.model_evaluations = _counter(MODEL_EVALUATIONS, r)
         self.model_evaluation_duration = _histogram(MODEL_EVALUATION_DURATION, r)
+        self.model_evaluation_report_failures = _counter(MODEL_EVALUATION_REPORT_FAILURES, r)
         self.model_retraining_decisions = _counter(MODEL_RETRAINING_DECISIONS, r)
 
     def start_at_zero(

@@ -182,25 +182,41 @@ def _depth(left: list[int], right: list[int]) -> int:
     return deepest
 
 
+def _verified(model_dir: Path, card: dict[str, Any], name: str) -> bytes:
+    """The bytes of an artifact the API uses, checked against the sha256 its card recorded.
+
+    The message names the file, not where it lives (a client may read it on /ready)."""
+    path = model_dir / name
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelNotAvailable(f"{name} is missing beside {CARD_FILE}: {_HINT}") from None
+    except OSError as exc:
+        raise ModelNotAvailable(f"{name} cannot be read ({exc.strerror}): {_HINT}") from None
+    expected = card.get("artifacts", {}).get(name)
+    if hashlib.sha256(blob).hexdigest() != expected:
+        raise ModelNotAvailable(f"{name} does not match {CARD_FILE} (sha256): {_HINT}")
+    return blob
+
+
 def load_bundle(model_dir: Path) -> ModelBundle:
-    """Load TREES_FILE and CARD_FILE from `model_dir`, or raise ModelNotAvailable."""
+    """Load the model from `model_dir`, every artifact the API uses verified against its card
+    (the forest, and the reference rows /evaluate compares with), or raise ModelNotAvailable."""
     card_path = model_dir / CARD_FILE
-    trees_path = model_dir / TREES_FILE
-    if not trees_path.is_file() or not card_path.is_file():
-        raise ModelNotAvailable(f"no trained model in {model_dir}: {_HINT}")
+    if not card_path.is_file():
+        raise ModelNotAvailable(f"no trained model ({CARD_FILE} missing): {_HINT}")
     try:
         card = json.loads(card_path.read_text())
-        expected = card["artifacts"][TREES_FILE]
         str(card["version"])
-        blob = trees_path.read_bytes()
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelNotAvailable(f"unreadable model card {card_path} ({exc}): {_HINT}") from exc
-    if hashlib.sha256(blob).hexdigest() != expected:
-        raise ModelNotAvailable(f"{trees_path} does not match {card_path}: {_HINT}")
+        raise ModelNotAvailable(f"unreadable {CARD_FILE} ({type(exc).__name__}): {_HINT}") from exc
+    blob = _verified(model_dir, card, TREES_FILE)
+    # A truncated reference would make every batch look drifted: it is checked like the model.
+    _verified(model_dir, card, REFERENCE_FILE)
     try:
         document = json.loads(blob)
         if document["format"] != TREES_FORMAT or document["features"] != list(FEATURES):
             raise ValueError(f"format {document['format']}, features {document['features']}")
         return ModelBundle(document["trees"], card, model_dir)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise ModelNotAvailable(f"unreadable model {trees_path} ({exc}): {_HINT}") from exc
+        raise ModelNotAvailable(f"unreadable {TREES_FILE} ({exc}): {_HINT}") from exc

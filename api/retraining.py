@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import OrderedDict, deque
+import sqlite3
+import time
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
+from api import logs
 from api.metrics import Metrics
 
 __all__ = [
+    "DECISIONS_FILE",
     "HISTORY_SIZE",
     "REASON_LABEL",
     "Decision",
@@ -23,7 +26,7 @@ __all__ = [
     "possible_decisions",
 ]
 
-logger = logging.getLogger("bike-api.retraining")
+logger = logs.get("retraining")
 
 DecisionName = Literal["RETRAINING_TRIGGERED", "NO_ACTION"]
 Reason = Literal["data_drift", "model_quality", "resolved", "other_alert"]
@@ -37,11 +40,15 @@ RETRAIN_ON: frozenset[Reason] = frozenset({"data_drift"})
 # The reasons an alert's label may give ("resolved" and "other_alert" are the API's own).
 LABELLED_REASONS: dict[str, Reason] = {"data_drift": "data_drift", "model_quality": "model_quality"}
 # Enough to show the last drills on a dashboard or in a test; older decisions live in the logs
-# and in the counter, so memory stays bounded whatever Alertmanager sends.
+# and in the counter. Every field of a decision is bounded in bytes by the webhook's schema, so
+# the history is bounded in bytes too, whatever Alertmanager (or anyone) sends.
 HISTORY_SIZE = 100
 # Alertmanager re-sends a firing alert on every group change and repeat interval; remembering
 # this many (fingerprint, startsAt, status) keys keeps one decision per alert occurrence.
 SEEN_SIZE = 1000
+# How long a worker waits for another's write to the decision file.
+BUSY_TIMEOUT_SECONDS = 10.0
+DECISIONS_FILE = "decisions.db"
 # In the compose stack the drift rule fires twice, once from Prometheus and once from its
 # Grafana-managed twin (other labels, so another fingerprint); both reach /alerts. While one
 # occurrence of a retraining alert is open, another one of the same alertname joins it instead
@@ -82,22 +89,30 @@ def possible_decisions() -> list[tuple[DecisionName, Reason]]:
 
 
 class DecisionLog:
-    """Records decisions once per alert occurrence: logged, counted, kept in a bounded history.
+    """Records decisions once per alert occurrence, for every worker of the API on this host:
+    the occurrences seen, the open episodes and the history live in one SQLite file (WAL), each
+    decision taken in one write transaction, so two workers receiving the same alert decide it
+    once. Each decision is logged and counted by the process that takes it.
 
     Example:
         >>> from prometheus_client import CollectorRegistry
-        >>> log = DecisionLog(Metrics(CollectorRegistry()))
-        >>> log.history()
+        >>> log = DecisionLog(Metrics(CollectorRegistry()), Path("/tmp/decisions.db"))
+        >>> log.history()  # doctest: +SKIP
         []
     """
 
-    def __init__(self, metrics: Metrics, size: int = HISTORY_SIZE) -> None:
+    def __init__(self, metrics: Metrics, path: Path, size: int = HISTORY_SIZE) -> None:
         self._metrics = metrics
-        self._history: deque[Decision] = deque(maxlen=size)
-        self._seen: OrderedDict[tuple[str, datetime, str], None] = OrderedDict()
-        # alertname -> fingerprints of its open occurrences, for retraining alerts only.
-        self._open: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
+        self._path = path
+        self._size = size
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
 
     def record(
         self,
@@ -106,51 +121,96 @@ class DecisionLog:
         fingerprint: str,
         starts_at: datetime,
     ) -> Decision | None:
-        """The new decision, or None when this occurrence was already decided (a re-send)."""
+        """The new decision, or None when this occurrence was already decided (a re-send, or
+        the same alert delivered to another worker) or joins an open episode."""
         alertname = labels.get("alertname", "")
-        key = (fingerprint, starts_at, status)
-        with self._lock:
-            if key in self._seen:
-                return None
-            self._seen[key] = None
-            while len(self._seen) > SEEN_SIZE:
-                self._seen.popitem(last=False)
-            decision, reason = decide(labels, status)
-            if self._joins_open_episode(alertname, status, fingerprint, decision):
-                return None
-            entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)
-            self._history.append(entry)
+        decision, reason = decide(labels, status)
+        entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
+            try:
+                taken = self._take(db, entry)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        if not taken:
+            return None
         self._metrics.model_retraining_decisions.labels(decision=decision, reason=reason).inc()
-        if decision == "RETRAINING_TRIGGERED":
-            # Simulated, as in the course's monitor flow: say so clearly and launch nothing.
-            logger.warning(
-                "%s: alert %r is %s -> RETRAINING_TRIGGERED (simulated, nothing launched)",
-                reason,
-                alertname,
-                status,
-            )
-        else:
-            logger.info("%s: alert %r is %s -> NO_ACTION", reason, alertname, status)
+        suffix = " (simulated, nothing launched)" if decision == "RETRAINING_TRIGGERED" else ""
+        logger.info(
+            "decision: alert %r is %s -> %s (%s)%s", alertname, status, decision, reason, suffix
+        )
         return entry
 
-    def _joins_open_episode(
-        self, alertname: str, status: str, fingerprint: str, decision: DecisionName
-    ) -> bool:
+    def _take(self, db: sqlite3.Connection, entry: Decision) -> bool:
+        """Inside the write transaction: True when `entry` is a new decision (and stored)."""
+        key = (entry.fingerprint, entry.starts_at.isoformat(), entry.status)
+        seen = db.execute(
+            "INSERT OR IGNORE INTO occurrences VALUES (?, ?, ?, ?)", (*key, time.time())
+        )
+        if seen.rowcount == 0:
+            return False
+        db.execute(
+            "DELETE FROM occurrences WHERE rowid NOT IN "
+            "(SELECT rowid FROM occurrences ORDER BY seen_at DESC LIMIT ?)",
+            (SEEN_SIZE,),
+        )
+        if self._joins_open_episode(db, entry):
+            return False
+        db.execute(
+            "INSERT INTO decisions (decided_at, alertname, status, decision, reason, "
+            "fingerprint, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), entry.alertname, entry.status, entry.decision, entry.reason, *key[:2]),
+        )
+        db.execute(
+            "DELETE FROM decisions WHERE id <= (SELECT max(id) FROM decisions) - ?", (self._size,)
+        )
+        return True
+
+    @staticmethod
+    def _joins_open_episode(db: sqlite3.Connection, entry: Decision) -> bool:
         """Track open retraining episodes; True when this occurrence joins one already decided."""
-        if decision == "RETRAINING_TRIGGERED":
-            open_ = self._open.setdefault(alertname, set())
-            joined = bool(open_)
-            if len(open_) < SEEN_SIZE:
-                open_.add(fingerprint)
-            return joined
-        if status == "resolved" and fingerprint in self._open.get(alertname, ()):
-            self._open[alertname].discard(fingerprint)
-            if self._open[alertname]:
-                return True
-            del self._open[alertname]
+        name, fingerprint = entry.alertname, entry.fingerprint
+        (open_,) = db.execute(
+            "SELECT count(*) FROM open_episodes WHERE alertname = ?", (name,)
+        ).fetchone()
+        if entry.decision == "RETRAINING_TRIGGERED":
+            if open_ < SEEN_SIZE:
+                db.execute("INSERT OR IGNORE INTO open_episodes VALUES (?, ?)", (name, fingerprint))
+            return bool(open_)
+        if entry.status == "resolved":
+            gone = db.execute(
+                "DELETE FROM open_episodes WHERE alertname = ? AND fingerprint = ?",
+                (name, fingerprint),
+            ).rowcount
+            # The episode ends when its last occurrence resolves: that one is recorded.
+            return bool(gone) and open_ > 1
         return False
 
     def history(self) -> list[Decision]:
-        """Recorded decisions, oldest first."""
-        with self._lock:
-            return list(self._history)
+        """Recorded decisions, oldest first (at most HISTORY_SIZE)."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT alertname, status, decision, reason, fingerprint, starts_at "
+                "FROM decisions ORDER BY id"
+            ).fetchall()
+        return [
+            Decision(name, status, decision, reason, fingerprint, datetime.fromisoformat(start))
+            for name, status, decision, reason, fingerprint, start in rows
+        ]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS occurrences (
+    fingerprint TEXT, starts_at TEXT, status TEXT, seen_at REAL,
+    PRIMARY KEY (fingerprint, starts_at, status)
+);
+CREATE TABLE IF NOT EXISTS open_episodes (
+    alertname TEXT, fingerprint TEXT, PRIMARY KEY (alertname, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, decided_at REAL, alertname TEXT, status TEXT,
+    decision TEXT, reason TEXT, fingerprint TEXT, starts_at TEXT
+);
+"""

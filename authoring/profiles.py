@@ -32,6 +32,11 @@ class Profile:
     rules_dir: str = "/etc/prometheus/rules"
     # Optional services, found by DNS name: scraped while they run, no target while they do not.
     optional: Mapping[str, str] = field(default_factory=dict)
+    # The file holding the webhook's bearer token, as Alertmanager reads it (relative paths
+    # resolve against alertmanager.yml's folder). The token itself is never compiled: it lives
+    # in .env, and this file is written from it at start (compose: by the container's
+    # entrypoint into a tmpfs; native: secrets/ by devtools.secrets).
+    webhook_credentials_file: str = "/run/secrets/alert-webhook-token"
 
     @property
     def alert_webhook_url(self) -> str:
@@ -69,5 +74,7 @@ LOCAL = Profile(
     grafana="127.0.0.1:3000",
     # rule_files resolve against the config file: generated/local/prometheus/prometheus.yml.
     rules_dir="../../prometheus/rules",
+    # From generated/local/alertmanager/: the repository's secrets/ (devtools.secrets).
+    webhook_credentials_file="../../../secrets/alert-webhook-token",
 )
 PROFILES = (COMPOSE, LOCAL)

@@ -62,6 +62,21 @@ def _inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:
     ]
 
 
+def _webhook(profile: Profile) -> dict[str, Any]:
+    """The API's webhook, authenticated: Alertmanager reads the bearer token from a file at
+    each notification, so the token never enters generated/."""
+    return {
+        "url": profile.alert_webhook_url,
+        "send_resolved": True,
+        "http_config": {
+            "authorization": {
+                "type": "Bearer",
+                "credentials_file": profile.webhook_credentials_file,
+            }
+        },
+    }
+
+
 def render_alertmanager_config(profile: Profile, groups: Iterable[RuleGroup]) -> str:
     """alertmanager.yml for a profile: routes by severity, all to the API's webhook, and the
     inhibitions the rule groups declare."""
@@ -86,7 +101,7 @@ def render_alertmanager_config(profile: Profile, groups: Iterable[RuleGroup]) ->
             "receivers": [
                 {
                     "name": ALERTMANAGER_RECEIVER,
-                    "webhook_configs": [{"url": profile.alert_webhook_url, "send_resolved": True}],
+                    "webhook_configs": [_webhook(profile)],
                 }
             ],
         }

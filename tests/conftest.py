@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from api.config import Settings, get_settings
 from api.model import CARD_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every app the tests build answers TestClient's Host and keeps its shared state (decisions, the
+# evaluation lock) out of the repository; a test that needs its own state passes state_dir.
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],bike-api,testserver")
+os.environ.setdefault("STATE_DIR", tempfile.mkdtemp(prefix="bike-api-state-"))
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +57,7 @@ def settings(model_dir: Path, dataset_source: str, tmp_path: Path) -> Settings:
         model_dir=model_dir,
         data_dir=tmp_path / "data",
         reports_dir=tmp_path / "reports",
+        state_dir=tmp_path / "state",
         # Most tests never evaluate: Evidently's import waits for the first /evaluate.
         evaluation_worker_start="first_use",
     )

@@ -106,12 +106,61 @@ def test_the_stack_has_every_service(services: dict[str, dict[str, Any]]) -> Non
 def test_images_are_the_versions_the_configs_are_written_for(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    assert re.fullmatch(r"prom/prometheus:v2\.55\.\d+", services["prometheus"]["image"])
-    assert re.fullmatch(r"grafana/grafana:11\.2\.\d+", services["grafana"]["image"])
-    assert re.fullmatch(r"prom/alertmanager:v0\.27\.\d+", services["alertmanager"]["image"])
+    def tag(name: str) -> str:
+        return str(services[name]["image"]).split("@")[0]
+
+    assert re.fullmatch(r"prom/prometheus:v2\.55\.\d+", tag("prometheus"))
+    assert re.fullmatch(r"grafana/grafana:11\.2\.\d+", tag("grafana"))
+    assert re.fullmatch(r"prom/alertmanager:v0\.27\.\d+", tag("alertmanager"))
     for name in ("bike-api", "train", "evaluation"):
         assert services[name]["build"] == {"context": ".", "dockerfile": "api/Dockerfile"}
     assert (ROOT / "api" / "Dockerfile").is_file()
+
+
+PINNED = re.compile(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}")
+
+
+def test_every_image_is_pinned_by_tag_and_digest(services: dict[str, dict[str, Any]]) -> None:
+    pulled = {name: s["image"] for name, s in services.items() if "build" not in s}
+    assert pulled
+    for name, image in pulled.items():
+        assert PINNED.fullmatch(image), f"{name}: {image} needs tag@sha256:digest"
+    dockerfile = (ROOT / "api" / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
+    assert bases and all(PINNED.fullmatch(base) for base in bases), bases
+
+
+def test_every_service_is_hardened_but_the_opt_in_cadvisor(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        if name == "cadvisor":
+            # Privileged by nature; opt-in, and the README says what it grants.
+            assert service["privileged"] is True and service["profiles"] == ["cadvisor"]
+            continue
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert not service.get("cap_add") and not service.get("privileged"), name
+        assert service.get("read_only") is True, name
+        assert re.fullmatch(r"\d+[mg]", str(service.get("mem_limit", ""))), name
+
+
+def test_what_the_read_only_services_write_is_a_volume_or_a_tmpfs(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    writes = {
+        "bike-api": ["/reports", "/state", "/run/bike-api-metrics", "/tmp"],
+        "train": ["/models", "/data", "/tmp"],
+        "prometheus": ["/prometheus"],
+        "alertmanager": ["/alertmanager", "/run/secrets"],
+        "grafana": ["/var/lib/grafana", "/tmp"],
+    }
+    for name, paths in writes.items():
+        service = services[name]
+        writable = {t for _, t, mode in volumes(service) if mode == "rw"}
+        writable |= set(service.get("tmpfs", []))
+        assert set(paths) <= writable, (name, sorted(set(paths) - writable))
+    assert services["grafana"]["environment"]["GF_LOG_MODE"] == "console"
 
 
 def test_every_mount_exists_in_the_repo_or_is_a_declared_volume(
@@ -187,6 +236,15 @@ def test_alertmanager_delivers_to_the_apis_webhook(services: dict[str, dict[str,
         parts = urlsplit(url)
         assert address(parts.netloc, services) == ("bike-api", 8080)
         assert parts.path == "/alerts"
+    hooks = [hook for receiver in config["receivers"] for hook in receiver["webhook_configs"]]
+    for hook in hooks:
+        # The token is read from a file at each notification; the file is on the tmpfs the
+        # entrypoint writes it to, never in generated/.
+        authorization = hook["http_config"]["authorization"]
+        assert authorization["type"] == "Bearer"
+        token_file = PurePosixPath(authorization["credentials_file"])
+        assert str(token_file.parent) in services["alertmanager"]["tmpfs"]
+        assert str(token_file) in " ".join(services["alertmanager"]["entrypoint"])
     flags = dict(arg.split("=", 1) for arg in services["alertmanager"]["command"])
     assert mount_source(services["alertmanager"], flags["--config.file"]) == (
         ROOT / "generated" / "alertmanager" / "alertmanager.yml"
@@ -311,9 +369,13 @@ def test_no_secret_is_written_in_the_file(services: dict[str, dict[str, Any]]) -
     assert interpolate(grafana_env["GF_AUTH_ANONYMOUS_ENABLED"]) == "false"
     for name, service in services.items():
         environment = service.get("environment", {})
+        if not isinstance(environment, dict):
+            continue
         for key, value in environment.items():
-            if SECRET_NAME.search(key):
+            if SECRET_NAME.search(key) and value is not None:  # None: passed through, unset
                 assert re.fullmatch(r"\$\{\w+:\?[^}]+\}", str(value)), f"{name}: {key} literal"
+    generated = "".join(p.read_text() for p in (ROOT / "generated").rglob("*") if p.is_file())
+    assert "credentials:" not in generated and "authorization_credentials" not in generated
 
 
 def test_env_example_documents_every_variable_without_a_value() -> None:
@@ -323,7 +385,7 @@ def test_env_example_documents_every_variable_without_a_value() -> None:
     assert used <= documented, f"undocumented in .env.example: {sorted(used - documented)}"
     for line in example.splitlines():
         key, sep, value = line.partition("=")
-        if sep and SECRET_NAME.search(key):
+        if sep and SECRET_NAME.search(key) and not key.endswith("_FILE"):
             assert value == "", f".env.example must not carry a value for {key}"
 
 

@@ -6,16 +6,20 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from api.schemas import EXAMPLE_HOUR
 
@@ -107,3 +111,47 @@ def test_the_installed_service_serves_predict_without_the_build(
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+LOCK = ROOT / "api" / "requirements.lock"
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)(?:\s*;\s*(?P<marker>[^\\]+))?")
+
+
+def _locked() -> dict[str, list[tuple[str, str | None]]]:
+    """name -> [(version, marker)] of each pin in the lock file."""
+    pins: dict[str, list[tuple[str, str | None]]] = {}
+    for line in LOCK.read_text().splitlines():
+        match = _PIN.match(line)
+        if match:
+            marker = match["marker"].strip() if match["marker"] else None
+            pins.setdefault(canonicalize_name(match["name"]), []).append((match["version"], marker))
+    return pins
+
+
+def test_the_lock_pins_every_dependency_of_the_service_within_its_range() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _locked()
+    for text in project["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in api/requirements.lock: run `make lock`"
+        for version, _ in pins[name]:
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{name}=={version} is outside {requirement.specifier}: run `make lock`"
+            )
+
+
+def test_every_pin_of_the_lock_carries_hashes() -> None:
+    # pip's --require-hashes refuses a file where one requirement lacks them; check it here too.
+    text = LOCK.read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
+    assert len(entries) > 20
+    for entry in entries:
+        assert "--hash=sha256:" in entry, entry.splitlines()[0]
+
+
+def test_the_image_installs_the_lock_with_hashes_before_the_service() -> None:
+    dockerfile = (ROOT / "api" / "Dockerfile").read_text()
+    install = dockerfile.index("pip install -q --require-hashes -r requirements.lock")
+    assert dockerfile.index("COPY api/requirements.lock") < install
+    assert install < dockerfile.index("pip install -q --no-deps .")

@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from api.config import FEATURES, TARGET
+from api.config import FEATURES, TARGET, Settings
 from api.data import load_hourly
+from api.deps import API_KEY_HEADER
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -16,6 +17,7 @@ __all__ = [
     "SAMPLE_SIZE",
     "SHIFTED_PERIOD",
     "WEEKLY_PERIODS",
+    "api_key_headers",
     "api_url",
     "evaluation_payload",
     "shifted_payload",
@@ -41,6 +43,13 @@ DEFAULT_API_URL = "http://localhost:8080"
 def api_url(cli_value: str | None) -> str:
     """--url, else $API_URL, else localhost:8080 (compose services use http://bike-api:8080)."""
     return (cli_value or os.environ.get("API_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+def api_key_headers() -> dict[str, str]:
+    """The X-API-Key header /evaluate needs, from EVALUATE_API_KEY or EVALUATE_API_KEY_FILE as
+    the API reads them (`make evaluation` points the file at secrets/evaluate-api-key)."""
+    key = Settings().api_key()
+    return {API_KEY_HEADER: key} if key else {}
 
 
 def evaluation_payload(

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from api.clients.batches import WEEKLY_PERIODS, api_url, evaluation_payload
+from api.clients.batches import WEEKLY_PERIODS, api_key_headers, api_url, evaluation_payload
 from api.data import DataError, load_hourly
 
 __all__ = ["main", "post_evaluation", "print_result"]
@@ -18,11 +18,19 @@ TIMEOUT_SECONDS = 300.0
 
 
 def post_evaluation(client: httpx.Client, url: str, payload: dict[str, Any]) -> httpx.Response:
-    return client.post(f"{url}/evaluate", json=payload, timeout=TIMEOUT_SECONDS)
+    return client.post(
+        f"{url}/evaluate", json=payload, headers=api_key_headers(), timeout=TIMEOUT_SECONDS
+    )
 
 
 def print_result(name: str, response: httpx.Response) -> bool:
     """Print one evaluation's answer as the exam's client does; False when it failed."""
+    if response.status_code == 401:
+        print(
+            "  - FAILED: HTTP 401: /evaluate needs its API key: set EVALUATE_API_KEY, or "
+            "EVALUATE_API_KEY_FILE=secrets/evaluate-api-key (written by `make all`)"
+        )
+        return False
     if response.status_code != 200:
         print(f"  - FAILED: HTTP {response.status_code}: {response.text[:500]}")
         return False
@@ -36,6 +44,8 @@ def print_result(name: str, response: httpx.Response) -> bool:
     print(f"  - Drift share: {result.get('drift_share'):.2f} (drifted: {drifted})")
     print(f"  - Evaluated Items: {result.get('evaluated_items')}")
     print(f"  - Report: {result.get('report_html')}")
+    if result.get("warning"):
+        print(f"  - Warning: {result['warning']}")
     return True
 
 

@@ -242,8 +242,12 @@ def _slug(label: str) -> str:
 
 def _write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        # A full disk leaves a partial temporary file: never keep it.
+        tmp.unlink(missing_ok=True)
 
 
 def save(snapshot: Snapshot, reports_dir: Path, label: str, keep: int) -> tuple[Path, Path]:
@@ -252,9 +256,15 @@ def save(snapshot: Snapshot, reports_dir: Path, label: str, keep: int) -> tuple[
     stem = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{_slug(label)}"
     html_path = reports_dir / f"{stem}.html"
     json_path = reports_dir / f"{stem}.json"
-    _write(html_path, snapshot.get_html_str(as_iframe=False))
-    document = json.loads(snapshot.json())
-    _write(json_path, json.dumps(document, sort_keys=True, indent=2) + "\n")
+    try:
+        _write(html_path, snapshot.get_html_str(as_iframe=False))
+        document = json.loads(snapshot.json())
+        _write(json_path, json.dumps(document, sort_keys=True, indent=2) + "\n")
+    except OSError:
+        # Half a pair is no report: remove what was written.
+        html_path.unlink(missing_ok=True)
+        json_path.unlink(missing_ok=True)
+        raise
     prune(reports_dir, keep)
     return html_path, json_path
 
@@ -305,5 +315,10 @@ def evaluate(
         )
         if reports_dir is None:
             return result
-        html_path, json_path = save(snapshot, reports_dir, label, keep)
+        try:
+            html_path, json_path = save(snapshot, reports_dir, label, keep)
+        except OSError as exc:
+            # The scores are the product, the report a by-product: keep the scores.
+            where = exc.filename or reports_dir
+            return replace(result, report_error=f"{exc.strerror or exc} ({where})")
     return replace(result, html_path=html_path, json_path=json_path)

@@ -38,3 +38,5 @@ class EvaluationResult:
     feature_drift_scores: dict[str, float] = field(default_factory=dict)
     html_path: Path | None = None
     json_path: Path | None = None
+    # Why the HTML/JSON report could not be written (the scores stand without it).
+    report_error: str | None = None

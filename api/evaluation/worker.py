@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import multiprocessing
 import os
-import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -22,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from api import logs
 from api.evaluation.result import EvaluationResult
 
 __all__ = [
@@ -31,7 +30,7 @@ __all__ = [
     "WorkerBusy",
 ]
 
-log = logging.getLogger("api.evaluation")
+log = logs.get("evaluation")
 
 # An evaluation of the 10,000-row cap takes ~10 s; a child silent for this long is stuck.
 TIMEOUT_SECONDS = 120.0
@@ -46,7 +45,14 @@ class WorkerBusy(Exception):
 
 
 class EvaluationFailed(Exception):
-    """The report could not be produced (the request was valid: this is the server's fault)."""
+    """The report could not be produced (the request was valid: this is the server's fault).
+
+    `str()` is the whole story, for the log; `public` is what a client may read: no server path.
+    """
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,14 @@ class EvaluationJob:
 @dataclass(frozen=True)
 class _Failure:
     message: str
+    public: str
 
 
-def _serve(conn: Connection, reference_path: Path | None) -> None:
+def _serve(
+    conn: Connection, reference_path: Path | None, log_level: str, log_format: logs.LogFormat
+) -> None:
     """The child's loop: import Evidently, warm it up, then answer one job at a time."""
+    logs.configure(log_level, log_format)
     # Reports are batch work: on a busy machine the API process (and /predict) goes first.
     os.nice(NICENESS)
     from api.evaluation import reports
@@ -104,14 +114,20 @@ def _serve(conn: Connection, reference_path: Path | None) -> None:
                 keep=job.reports_keep,
             )
         except reports.ReportError as exc:
-            answer = _Failure(str(exc))
-        except FileNotFoundError as exc:
-            answer = _Failure(f"reference not found: {exc.filename} (run `make train`)")
+            answer = _Failure(str(exc), "the batch could not be reported on (see the API's log)")
+        except OSError as exc:
+            missing = exc.filename == str(job.reference_path) or exc.filename == job.reference_path
+            public = (
+                "the model's reference data is missing: run `make train`"
+                if missing
+                else f"the evaluation could not read or write a file: {exc.strerror}"
+            )
+            answer = _Failure(f"{exc.strerror or exc}: {exc.filename}", public)
         except Exception as exc:
-            # The child must outlive a bad report; the traceback goes to the API's stderr,
-            # the client gets one line.
-            traceback.print_exc()
-            answer = _Failure(f"{type(exc).__name__}: {exc}")
+            # The child must outlive a bad report; the traceback goes to the log, the client
+            # gets one line.
+            log.exception("the evaluation failed")
+            answer = _Failure(f"{type(exc).__name__}: {exc}", "the evaluation failed (see the log)")
         conn.send(answer)
 
 
@@ -125,8 +141,15 @@ class EvaluationWorker:
         >>> worker.stop()  # doctest: +SKIP
     """
 
-    def __init__(self, *, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float = TIMEOUT_SECONDS,
+        log_level: str = "INFO",
+        log_format: logs.LogFormat = "text",
+    ) -> None:
         self.timeout_seconds = timeout_seconds
+        self._log = (log_level, log_format)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._ready = False
@@ -153,7 +176,7 @@ class EvaluationWorker:
         parent, child = context.Pipe()
         process = context.Process(
             target=_serve,
-            args=(child, reference_path),
+            args=(child, reference_path, *self._log),
             name="bike-api-evaluation",
             daemon=True,
         )
@@ -219,5 +242,5 @@ class EvaluationWorker:
             self._restart()
             raise EvaluationFailed(f"the evaluation worker died ({exc!r}); restarted") from None
         if isinstance(answer, _Failure):
-            raise EvaluationFailed(answer.message)
+            raise EvaluationFailed(answer.message, answer.public)
         return answer

@@ -1,9 +1,14 @@
-"""POST /evaluate: score a labelled batch against the January reference with Evidently."""
+"""POST /evaluate: score a labelled batch against the January reference with Evidently.
+
+One evaluation at a time on the host (a lock shared by every worker): a second request gets 429
+with Retry-After before its body is read. With EVALUATE_API_KEY set, the `X-API-Key` header is
+required: a batch moves the gauges the quality and drift alerts (and the retraining) read.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
 import math
 import time
 from collections.abc import AsyncIterator
@@ -12,21 +17,24 @@ from typing import Annotated, Any, NoReturn
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from api import logs
 from api.config import FEATURES, TARGET
-from api.deps import BundleDep, MetricsDep, SettingsDep
+from api.deps import API_KEY_HEADER, MetricsDep, SettingsDep, require_api_key, require_bundle
+from api.evaluation.lock import EvaluationLock
 from api.evaluation.result import PREDICTION, EvaluationResult
 from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
 from api.metrics import DRIFT_FEATURES, Metrics
 from api.model import ModelBundle
-from api.schemas import BikeSharingInput, field_name
+from api.routers.predict import require_json
+from api.schemas import ERROR_RESPONSES, JSON_NUMBER, BikeSharingInput, ErrorBody, field_name
 
-__all__ = ["EvaluationRecord", "EvaluationReportOutput", "router"]
+__all__ = ["EvaluationRecord", "EvaluationReportOutput", "EvaluationRequest", "router"]
 
-log = logging.getLogger("api.evaluation")
+log = logs.get("evaluation")
 
 # Labels of model_evaluations_total{outcome}.
 SUCCESS, REJECTED, BUSY, FAILED = "success", "rejected", "busy", "failed"
@@ -39,6 +47,9 @@ MIN_EVALUATION_ROWS = 24
 # A batch of broken rows would otherwise answer with one entry per bad field of every row.
 MAX_LISTED_ERRORS = 20
 BUSY_DETAIL = "an evaluation is already running (one at a time): retry when it is done"
+# An evaluation of the exam's week takes ~1 s, one of the 10,000-row cap ~10 s.
+RETRY_AFTER_SECONDS = 5
+LOCK_FILE = "evaluation.lock"
 
 
 class EvaluationRecord(BikeSharingInput):
@@ -48,8 +59,29 @@ class EvaluationRecord(BikeSharingInput):
     """
 
     cnt: Annotated[
-        int, Field(strict=True, ge=0, le=MAX_CNT, description="true rentals in that hour")
+        int, Field(ge=0, le=MAX_CNT, description="true rentals in that hour"), JSON_NUMBER
     ]
+
+
+class EvaluationRequest(BaseModel):
+    """What the exam's run_evaluation.py sends (the schema the body is checked against)."""
+
+    data: list[EvaluationRecord] = Field(
+        min_length=MIN_EVALUATION_ROWS,
+        description=f"labelled hours, at least {MIN_EVALUATION_ROWS} (a day) and at most "
+        "MAX_EVALUATION_ROWS (10,000 by default); at least one with rentals (cnt > 0)",
+        # Where every cnt is 0 the error scores are undefined: said in the schema too.
+        json_schema_extra={
+            "contains": {
+                "type": "object",
+                "properties": {"cnt": {"type": "integer", "minimum": 1}},
+                "required": ["cnt"],
+            }
+        },
+    )
+    evaluation_period_name: str = Field(
+        "unnamed", min_length=1, max_length=MAX_PERIOD_NAME, examples=["week1_february"]
+    )
 
 
 class EvaluationReportOutput(BaseModel):
@@ -68,6 +100,9 @@ class EvaluationReportOutput(BaseModel):
     feature_drift_scores: dict[str, float]
     report_html: str | None
     report_json: str | None
+    warning: str | None = Field(
+        None, description="set when the scores were published but the report was not written"
+    )
 
 
 _records = TypeAdapter(list[EvaluationRecord])
@@ -77,15 +112,17 @@ _records = TypeAdapter(list[EvaluationRecord])
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Spawn the evaluation child once the model is loaded (or at the first /evaluate, when
     EVALUATION_WORKER_START says so); stop it on shutdown."""
-    worker = EvaluationWorker()
+    settings = app.state.settings
+    worker = EvaluationWorker(log_level=settings.log_level, log_format=settings.log_format)
     bundle = app.state.bundle
     # Without a model /evaluate answers 503 until a restart, so there is nothing to warm.
     if bundle is not None:
-        if app.state.settings.evaluation_worker_start == "startup":
+        if settings.evaluation_worker_start == "startup":
             worker.start(bundle.reference_path)
         else:
             worker.prepare(bundle.reference_path)
     app.state.evaluation_worker = worker
+    app.state.evaluation_lock = EvaluationLock(app.state.settings.state_dir / LOCK_FILE)
     try:
         yield
     finally:
@@ -99,13 +136,23 @@ router = APIRouter(tags=["model"], lifespan=_lifespan)
 def _refuse(request: Request, metrics: Metrics, outcome: str, status: int, detail: str) -> NoReturn:
     metrics.model_evaluations.labels(outcome).inc()
     request.state.error_type = "busy" if outcome == BUSY else "payload_too_large"
-    raise HTTPException(status_code=status, detail=detail)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if outcome == BUSY else None
+    raise HTTPException(status_code=status, detail=detail, headers=headers)
+
+
+def _parse(body: bytes, metrics: Metrics) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        metrics.model_evaluations.labels(REJECTED).inc()
+        problem = {"type": "json_invalid", "loc": ("body",), "msg": f"not JSON: {exc}"[:200]}
+        raise RequestValidationError([problem]) from None
 
 
 def _validate(
     payload: Any, metrics: Metrics, max_rows: int, request: Request
 ) -> tuple[str, list[EvaluationRecord]]:
-    """The period name and records, or 413/422 naming the record index and the field."""
+    """The period name and records, or 422 naming the record index, the field and the rule."""
     errors: list[dict[str, Any]] = []
     if not isinstance(payload, dict):
         errors.append({"type": "dict_type", "loc": ("body",), "msg": "must be a JSON object"})
@@ -113,12 +160,11 @@ def _validate(
         raise RequestValidationError(errors)
     data = payload.get("data")
     if isinstance(data, list) and len(data) > max_rows:
-        _refuse(
-            request,
-            metrics,
-            REJECTED,
-            413,
-            f"data: {len(data)} records, at most {max_rows} per evaluation (MAX_EVALUATION_ROWS)",
+        # Refused before any record is validated: the schema's maxItems, configured.
+        metrics.model_evaluations.labels(REJECTED).inc()
+        too_long = f"{len(data)} records, at most {max_rows} per evaluation (MAX_EVALUATION_ROWS)"
+        raise RequestValidationError(
+            [{"type": "too_long", "loc": ("body", "data"), "msg": too_long}]
         )
     name = payload.get("evaluation_period_name", "unnamed")
     if not isinstance(name, str) or not 0 < len(name) <= MAX_PERIOD_NAME:
@@ -187,11 +233,19 @@ def _gauge_value(value: float | None) -> float:
     return math.nan if value is None else value
 
 
+# UCI publishes its ratios with 4 decimals. The report sees the batch at 1e-6: values closer than
+# that (0 and 5e-324 are both valid ratios) would leave Evidently's histograms no finite-sized
+# bins, and the evaluation would fail on a valid batch.
+REPORT_DECIMALS = 6
+
+
 def _predicted_batch(records: list[EvaluationRecord], bundle: ModelBundle) -> pd.DataFrame:
-    """The records as the report's table: the 11 features, the true cnt and the prediction."""
+    """The records as the report's table: the 11 features, the true cnt and the prediction
+    (made on the values as sent; the table's features are rounded to REPORT_DECIMALS)."""
     table = np.array([(*r.features(), r.cnt) for r in records], dtype=np.float64)
-    current = pd.DataFrame(table, columns=[*FEATURES, TARGET])
-    current[PREDICTION] = bundle.predict(table[:, : len(FEATURES)])
+    predictions = bundle.predict(table[:, : len(FEATURES)])
+    current = pd.DataFrame(table.round(REPORT_DECIMALS), columns=[*FEATURES, TARGET])
+    current[PREDICTION] = predictions
     return current
 
 
@@ -220,53 +274,71 @@ def _message(name: str, result: EvaluationResult, threshold: float) -> str:
     )
 
 
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/EvaluationRequest"}}
+        },
+    }
+}
+
+
 @router.post(
     "/evaluate",
     response_model=EvaluationReportOutput,
+    openapi_extra=_BODY,
+    dependencies=[Depends(require_api_key)],
     responses={
-        413: {"description": "more records than MAX_EVALUATION_ROWS, or body over MAX_BODY_BYTES"},
-        422: {"description": "a record is invalid: the message names data[index].field"},
-        429: {"description": "an evaluation is already running: retry when it is done"},
-        503: {"description": "no model loaded (`make train`) or the evaluation worker failed"},
+        **ERROR_RESPONSES,
+        401: {"model": ErrorBody, "description": f"EVALUATE_API_KEY is set: {API_KEY_HEADER}"},
+        403: {"model": ErrorBody, "description": "EVALUATE_API_KEY_FILE is set but unreadable"},
+        413: {
+            "model": ErrorBody,
+            "description": "the body is larger than MAX_BODY_BYTES",
+        },
+        415: {"model": ErrorBody, "description": "the body is not JSON (Content-Type)"},
+        429: {"model": ErrorBody, "description": "an evaluation is running: see Retry-After"},
+        503: {"model": ErrorBody, "description": "no model loaded, or the evaluation failed"},
     },
 )
 async def evaluate(
-    payload: Annotated[
-        Any,
-        Body(
-            description=(
-                '{"data": [records], "evaluation_period_name": "week1_february"}: each record '
-                "holds the 11 features, dteday (YYYY-MM-DD) and the true cnt, as the exam's "
-                "run_evaluation.py sends them"
-            )
-        ),
-    ],
-    request: Request,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    bundle: BundleDep,
+    request: Request, settings: SettingsDep, metrics: MetricsDep
 ) -> EvaluationReportOutput:
     """Predict the batch, report it against the reference (Evidently) and update the gauges.
 
-    One evaluation runs at a time, in a child process (the event loop and /predict never wait
-    on it); a request arriving meanwhile gets 429 at once rather than queueing.
+    `{"data": [records], "evaluation_period_name": "week1_february"}`: each record holds the 11
+    features, dteday (YYYY-MM-DD) and the true cnt, as the exam's run_evaluation.py sends them.
+    One evaluation runs at a time on the host, in a child process (the event loop and /predict
+    never wait on it); a request arriving meanwhile gets 429 at once, before its body is read.
     """
+    require_json(request)
+    bundle = require_bundle(request)
     worker: EvaluationWorker | None = getattr(request.app.state, "evaluation_worker", None)
     if worker is None:
         metrics.model_evaluations.labels(FAILED).inc()
         raise HTTPException(status_code=503, detail="the evaluation worker is not running")
-    if worker.busy:
-        _refuse(request, metrics, BUSY, 429, BUSY_DETAIL)
+    lock: EvaluationLock = request.app.state.evaluation_lock
+    with lock.hold() as held:
+        if not held or worker.busy:
+            _refuse(request, metrics, BUSY, 429, BUSY_DETAIL)
+        # Parsing 2 MB of JSON takes ~20 ms: off the event loop too.
+        payload = await asyncio.to_thread(_parse, await request.body(), metrics)
+        return await _evaluate(request, settings, metrics, bundle, worker, payload)
+
+
+async def _evaluate(
+    request: Request,
+    settings: Any,
+    metrics: Metrics,
+    bundle: ModelBundle,
+    worker: EvaluationWorker,
+    payload: Any,
+) -> EvaluationReportOutput:
     # Validating and predicting 10,000 records takes ~0.4 s: off the event loop, like the report.
     name, records = await asyncio.to_thread(
         _validate, payload, metrics, settings.max_evaluation_rows, request
     )
-    if not bundle.reference_path.is_file():
-        metrics.model_evaluations.labels(FAILED).inc()
-        request.state.error_type = "model_not_loaded"
-        raise HTTPException(
-            status_code=503, detail=f"no reference at {bundle.reference_path}: run `make train`"
-        )
     start = time.perf_counter()
     current = await asyncio.to_thread(_predicted_batch, records, bundle)
     job = EvaluationJob(
@@ -279,16 +351,31 @@ async def evaluate(
     )
     try:
         result = await worker.run(job)
-    except WorkerBusy:  # another request got the worker while this one was validated
+    except WorkerBusy:  # cannot happen while the lock is held; kept as the worker's own guard
         _refuse(request, metrics, BUSY, 429, BUSY_DETAIL)
     except EvaluationFailed as exc:
         log.error("evaluation of %r failed: %s", name, exc)
         metrics.model_evaluations.labels(FAILED).inc()
         request.state.error_type = "internal"
-        raise HTTPException(status_code=503, detail=f"evaluation failed: {exc}") from None
-    metrics.model_evaluation_duration.observe(time.perf_counter() - start)
+        raise HTTPException(status_code=503, detail=f"evaluation failed: {exc.public}") from None
+    seconds = time.perf_counter() - start
+    metrics.model_evaluation_duration.observe(seconds)
     metrics.model_evaluations.labels(SUCCESS).inc()
     _publish(metrics, result)
+    warning = None
+    if result.report_error is not None:
+        # The scores are the product, the HTML a by-product: published, and said so.
+        metrics.model_evaluation_report_failures.inc()
+        log.warning("evaluation of %r: the report was not written: %s", name, result.report_error)
+        warning = "the scores are published, but the report could not be written (see the log)"
+    log.info(
+        "evaluation of %r: %d rows in %.2f s, RMSE %s, drift share %.2f",
+        name,
+        result.rows,
+        seconds,
+        "undefined" if result.rmse is None else f"{result.rmse:.2f}",
+        result.drift_share,
+    )
     return EvaluationReportOutput(
         message=_message(name, result, settings.drift_share_threshold),
         rmse=result.rmse,
@@ -303,4 +390,5 @@ async def evaluate(
         feature_drift_scores=result.feature_drift_scores,
         report_html=str(result.html_path) if result.html_path else None,
         report_json=str(result.json_path) if result.json_path else None,
+        warning=warning,
     )

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["MULTIPROCESS_ENV", "multiprocess_dir", "router"]
+from api.multiprocess import drop_dead_workers, multiprocess_dir
 
-# prometheus-client's own variable (read when it is imported): set, every worker writes its
-# values to files in that folder, and this route sums them.
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+__all__ = ["router"]
 
 router = APIRouter(tags=["monitoring"])
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROCESS_ENV) or None
 
 
 @router.get("/metrics", response_class=Response)
@@ -29,6 +21,7 @@ async def metrics(request: Request) -> Response:
         registry = request.app.state.metrics.registry
     else:
         # The worker's own registry holds only its share; the files hold every worker's.
+        drop_dead_workers(folder)
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=folder)
+        MultiProcessCollector(registry, path=str(folder))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

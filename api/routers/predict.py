@@ -5,23 +5,37 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import require_bundle
 from api.metrics import Metrics
-from api.schemas import BikeSharingInput, PredictionOutput
+from api.schemas import ERROR_RESPONSES, BikeSharingInput, ErrorBody, PredictionOutput
 
-__all__ = ["router"]
+__all__ = ["require_json", "router"]
 
 router = APIRouter(tags=["model"])
 
-# The body is parsed by hand (below), so its schema is declared for the OpenAPI docs here.
+
+def require_json(request: Request) -> None:
+    """415 unless the body says it is JSON: a form or text body is a client's mistake, not a
+    body to guess at."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        request.state.error_type = "unsupported_media_type"
+        raise HTTPException(
+            status_code=415, detail="Content-Type must be application/json (the body is JSON)"
+        )
+
+
+# The body is parsed by hand (below): its schema is declared here (api/openapi.py adds it).
 _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": BikeSharingInput.model_json_schema()}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/BikeSharingInput"}}
+        },
     }
 }
 
@@ -31,13 +45,14 @@ _BODY: dict[str, Any] = {
     response_model=PredictionOutput,
     openapi_extra=_BODY,
     responses={
-        413: {"description": "body over MAX_BODY_BYTES"},
-        422: {"description": "a field breaks its rule; the body names each field and rule"},
-        503: {"description": "no model loaded: run `make train`"},
+        **ERROR_RESPONSES,
+        415: {"model": ErrorBody, "description": "the body is not JSON (Content-Type)"},
+        503: {"model": ErrorBody, "description": "no model loaded: run `make train`"},
     },
 )
 async def predict(request: Request) -> Response:
     """Predicted rentals (`cnt`) for the hour the body describes."""
+    require_json(request)
     # The hot path is written out by hand, each step measured with tests/bench/run.py in
     # FastAPI 0.165: pydantic's own JSON parser in one pass saves ~60 us against FastAPI's
     # json.loads-then-validate, each dependency would cost ~50 us and response-model

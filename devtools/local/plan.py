@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from authoring.profiles import COMPOSE, LOCAL, Profile
+from devtools import secrets
 from devtools.local.processes import (
     READY_TIMEOUT_SECONDS,
     ROOT,
@@ -39,6 +40,7 @@ __all__ = [
     "plan",
     "render_configs",
     "render_grafana_provisioning",
+    "secret_files",
     "start_local",
     "start_stack",
     "train_if_missing",
@@ -50,6 +52,8 @@ LOCAL_PROMETHEUS_CONFIG = GENERATED / "local" / "prometheus" / "prometheus.yml"
 LOCAL_ALERTMANAGER_CONFIG = GENERATED / "local" / "alertmanager" / "alertmanager.yml"
 DEFAULT_RUN_DIR = ROOT / "run"
 DEFAULT_MODEL_DIR = ROOT / "artifacts"
+# `make local` keeps the API workers' shared state (decision log, evaluation lock) here.
+DEFAULT_STATE_DIR = ROOT / "state"
 # The API writes its card last: its presence means a complete artifact.
 MODEL_MARKER = "model_card.json"
 
@@ -79,15 +83,28 @@ def grafana_binary() -> str | None:
     return None
 
 
+def secret_files(run_dir: Path) -> dict[str, Path]:
+    """A stack's own secrets, drawn at random into `run_dir/.env` (0600) and written to
+    `run_dir/secrets/` as files: .env key (ALERT_WEBHOOK_TOKEN, ...) -> file."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env_file = run_dir / ".env"
+    secrets.ensure_env_file(env_file)
+    return secrets.write_secret_files(env_file, run_dir / "secrets")
+
+
 def render_configs(
     profile: Profile, run_dir: Path, rules_dir: Path = RULES_DIR
 ) -> tuple[Path, Path]:
     """Compile Prometheus's and Alertmanager's configs for `profile` into `run_dir/config`.
 
     The same compiler functions write generated/ for compose and for `make local`; the rule files
-    are referenced in place (absolute path), so the run folder holds no copy to drift.
+    are referenced in place (absolute path), so the run folder holds no copy to drift. The
+    webhook's token is read from `run_dir/secrets` (see `secret_files`).
     """
-    profile = replace(profile, rules_dir=str(rules_dir.resolve()))
+    token = secret_files(run_dir)["ALERT_WEBHOOK_TOKEN"]
+    profile = replace(
+        profile, rules_dir=str(rules_dir.resolve()), webhook_credentials_file=str(token)
+    )
     config_dir = run_dir / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     files = stack_config_files(profile, discover().groups)
@@ -131,16 +148,21 @@ def render_grafana_provisioning(profile: Profile, run_dir: Path) -> Path:
     return out
 
 
-def grafana_service(profile: Profile, run_dir: Path) -> Service | None:
-    """Grafana on the profile's address when a binary is installed, else None (and why)."""
+def grafana_service(
+    profile: Profile, run_dir: Path, env_file: Path = secrets.DEFAULT_ENV_FILE
+) -> Service | None:
+    """Grafana on the profile's address when a binary is installed, else None (and why).
+    Its admin password and secret key come from the environment, else from `env_file`."""
     binary = grafana_binary()
     if binary is None:
         return None
-    password = os.environ.get("GRAFANA_ADMIN_PASSWORD")
-    if not password:
+    stored = secrets.read_values(env_file) if env_file.exists() else {}
+    password = os.environ.get("GRAFANA_ADMIN_PASSWORD") or stored.get("GRAFANA_ADMIN_PASSWORD")
+    secret_key = os.environ.get("GRAFANA_SECRET_KEY") or stored.get("GRAFANA_SECRET_KEY")
+    if not password or not secret_key:
         raise StackError(
-            "Grafana found: export GRAFANA_ADMIN_PASSWORD first (the native stack reads the "
-            "environment, not .env; see .env.example)"
+            f"Grafana found: GRAFANA_ADMIN_PASSWORD and GRAFANA_SECRET_KEY are needed (in "
+            f"{env_file}, which `python -m devtools.secrets` creates, or the environment)"
         )
     home = next((h for h in GRAFANA_HOMES if Path(h, "conf", "defaults.ini").exists()), None)
     if home is None:
@@ -159,6 +181,7 @@ def grafana_service(profile: Profile, run_dir: Path) -> Service | None:
             "GF_SERVER_HTTP_ADDR": host,
             "GF_SERVER_HTTP_PORT": str(port),
             "GF_SECURITY_ADMIN_PASSWORD": password,
+            "GF_SECURITY_SECRET_KEY": secret_key,
             "GF_AUTH_ANONYMOUS_ENABLED": os.environ.get("GRAFANA_ANONYMOUS_ENABLED", "false"),
             "GF_ANALYTICS_REPORTING_ENABLED": "false",
             "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
@@ -173,9 +196,21 @@ def plan(
     alertmanager_config: Path,
     model_dir: Path,
     reports_dir: Path,
+    secrets_dir: Path,
+    state_dir: Path,
 ) -> list[Service]:
-    """The services in start order: scrape targets first, so Prometheus finds them up."""
+    """The services in start order: scrape targets first, so Prometheus finds them up.
+
+    The API reads its webhook token and evaluation key from the files in `secrets_dir` (the
+    token Alertmanager's config points at) and shares its workers' state in `state_dir`.
+    """
     api_host, api_port = split_address(profile.api)
+    api_env = {
+        "MODEL_DIR": str(model_dir),
+        "REPORTS_DIR": str(reports_dir),
+        "STATE_DIR": str(state_dir),
+        **{f"{key}_FILE": str(secrets_dir / name) for key, name in secrets.SECRET_FILES.items()},
+    }
     return [
         Service(
             "node-exporter",
@@ -212,7 +247,7 @@ def plan(
             ),
             profile.api,
             "/ready",
-            {"MODEL_DIR": str(model_dir), "REPORTS_DIR": str(reports_dir)},
+            api_env,
         ),
         Service(
             "prometheus",
@@ -284,10 +319,24 @@ def start_stack(
     prometheus_config, alertmanager_config = render_configs(profile, run_dir, rules_dir)
     stack = Stack(run_dir, profile)
     services = plan(
-        profile, run_dir, prometheus_config, alertmanager_config, model_dir, run_dir / "reports"
+        profile,
+        run_dir,
+        prometheus_config,
+        alertmanager_config,
+        model_dir,
+        run_dir / "reports",
+        run_dir / "secrets",
+        run_dir / "state",
     )
     _start_all(stack, services, timeout)
     return stack
+
+
+def _ensure_local_secrets() -> None:
+    """`.env` and `secrets/` as `make all` makes them for compose (generated/local's
+    Alertmanager config reads ../../../secrets/alert-webhook-token)."""
+    if secrets.main([]) != 0:
+        raise StackError("could not write the secrets (python -m devtools.secrets)")
 
 
 def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
@@ -299,6 +348,7 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
     if any((run_dir / "pids").glob("*.pid")):
         raise StackError(f"a native stack is already recorded in {run_dir}: `make local-stop`")
     train_if_missing(model_dir)
+    _ensure_local_secrets()
     stack = Stack(run_dir, LOCAL)
     services = plan(
         LOCAL,
@@ -307,6 +357,8 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
         LOCAL_ALERTMANAGER_CONFIG,
         model_dir,
         ROOT / "reports",
+        secrets.DEFAULT_SECRETS_DIR,
+        DEFAULT_STATE_DIR,
     )
     grafana = grafana_service(LOCAL, run_dir)
     if grafana is None:

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from api.config import Settings
 from api.main import create_app
 from api.metrics import MODEL_INFO, MODEL_LOADED
-from api.model import TREES_FILE
+from api.model import REFERENCE_FILE, TREES_FILE
 from api.schemas import EXAMPLE_HOUR as GOOD
 
 
@@ -72,3 +72,23 @@ def test_module_app_does_no_heavy_work_at_import() -> None:
     import api.main
 
     assert api.main.app.state.bundle is None, "the model loads in the lifespan, not at import"
+
+
+def test_a_truncated_reference_makes_the_api_not_ready_and_says_which_file(
+    settings: Settings, model_dir: Path, tmp_path: Path
+) -> None:
+    # The attack of the issue: reference.csv cut to 3,000 bytes scored a false drift of 0.45.
+    copy = tmp_path / "model"
+    copy.mkdir()
+    for item in model_dir.iterdir():
+        (copy / item.name).write_bytes(item.read_bytes())
+    reference = copy / REFERENCE_FILE
+    reference.write_bytes(reference.read_bytes()[:3000])
+    registry = CollectorRegistry()
+    with TestClient(create_app(settings.model_copy(update={"model_dir": copy}), registry)) as c:
+        ready = c.get("/ready")
+        assert ready.status_code == 503
+        assert REFERENCE_FILE in ready.json()["detail"]
+        assert str(tmp_path) not in ready.text  # the server's paths stay in its log
+        assert c.post("/evaluate", json={"data": []}).status_code == 503
+    assert _sample(registry, MODEL_LOADED.name) == 0.0

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from api.config import Settings
 from api.main import create_app
@@ -61,7 +62,15 @@ def test_every_known_label_set_of_the_counters_starts_at_zero(tmp_path: Path) ->
         assert errors[pair] == 0.0, pair
 
 
-def test_a_first_decision_is_an_increase_from_zero(client: TestClient) -> None:
+def test_a_first_decision_is_an_increase_from_zero(settings: Settings) -> None:
+    app = create_app(
+        settings.model_copy(update={"alert_webhook_token": SecretStr("t")}), CollectorRegistry()
+    )
+    with TestClient(app) as client:
+        _first_decision(client)
+
+
+def _first_decision(client: TestClient) -> None:
     before = _samples(client.get("/metrics").text)[MODEL_RETRAINING_DECISIONS.name]
     assert ({"decision": "RETRAINING_TRIGGERED", "reason": "data_drift"}, 0.0) in before
     alert = {
@@ -71,6 +80,7 @@ def test_a_first_decision_is_an_increase_from_zero(client: TestClient) -> None:
         "fingerprint": "f",
     }
     payload = {"version": "4", "status": "firing", "alerts": [alert]}
-    assert client.post("/alerts", json=payload).status_code == 200
+    token = {"Authorization": f"Bearer {client.app.state.webhook_token}"}  # type: ignore[attr-defined]
+    assert client.post("/alerts", json=payload, headers=token).status_code == 200
     after = _samples(client.get("/metrics").text)[MODEL_RETRAINING_DECISIONS.name]
     assert ({"decision": "RETRAINING_TRIGGERED", "reason": "data_drift"}, 1.0) in after

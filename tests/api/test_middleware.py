@@ -85,7 +85,9 @@ def test_oversized_bodies_count_as_payload_too_large(
     client: TestClient, registry: CollectorRegistry
 ) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
-    assert client.post("/predict", content=b"x" * (limit + 1)).status_code == 413
+    body = b"x" * (limit + 1)
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413
     labels = {"endpoint": "/predict", "error_type": "payload_too_large"}
     assert registry.get_sample_value(API_ERRORS.name, labels) == 1.0
 
@@ -169,3 +171,46 @@ def test_streamed_oversize_on_a_bare_asgi_app_is_413(registry: CollectorRegistry
     assert _lines(registry, API_ERRORS.name) == [
         f'{API_ERRORS.name}{{endpoint="{UNMATCHED}",error_type="payload_too_large"}} 1.0'
     ]
+
+
+def test_only_the_configured_hosts_are_answered(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    # A page whose DNS name was rebound to 127.0.0.1 still sends its own name as Host.
+    for host in ("rebinding.example", "rebinding.example:8080", "127.0.0.2"):
+        response = client.post("/predict", json=GOOD, headers={"Host": host})
+        assert response.status_code == 400, host
+        assert "ALLOWED_HOSTS" in response.json()["detail"]
+    for host in ("localhost:8080", "127.0.0.1", "[::1]:8080", "bike-api:8080", "LOCALHOST"):
+        assert client.post("/predict", json=GOOD, headers={"Host": host}).status_code == 200
+    assert (
+        registry.get_sample_value(
+            API_ERRORS.name, {"endpoint": UNMATCHED, "error_type": "invalid_host"}
+        )
+        == 3
+    )
+
+
+def test_the_docs_and_the_schema_count_under_their_own_routes(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    for path in ("/docs", "/openapi.json", "/docs/assets/swagger-ui.css"):
+        assert client.get(path).status_code == 200, path
+    counted = _lines(registry, API_REQUESTS.name)
+    assert any('endpoint="/docs"' in line for line in counted)
+    assert any('endpoint="/openapi.json"' in line for line in counted)
+    assert not any(UNMATCHED in line for line in counted), counted
+
+
+def test_predict_takes_json_only(client: TestClient, registry: CollectorRegistry) -> None:
+    text = client.post("/predict", content=b"hr=8", headers={"Content-Type": "text/plain"})
+    form = client.post("/predict", data={"hr": "8"})
+    for response in (text, form):
+        assert response.status_code == 415
+        assert "application/json" in response.json()["detail"]
+    assert (
+        registry.get_sample_value(
+            API_ERRORS.name, {"endpoint": "/predict", "error_type": "unsupported_media_type"}
+        )
+        == 2
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from api.config import FEATURES
 from api.data import load_hourly
-from api.model import CARD_FILE, TREES_FILE, ModelNotAvailable, load_bundle
+from api.model import CARD_FILE, REFERENCE_FILE, TREES_FILE, ModelNotAvailable, load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_trees_not_matching_card_are_refused(copy_dir: Path) -> None:
 
 def test_unreadable_card_is_refused(copy_dir: Path) -> None:
     (copy_dir / CARD_FILE).write_text("{not json")
-    with pytest.raises(ModelNotAvailable, match="unreadable model card"):
+    with pytest.raises(ModelNotAvailable, match=f"unreadable {CARD_FILE}"):
         load_bundle(copy_dir)
 
 
@@ -88,5 +88,24 @@ def test_malformed_trees_with_matching_hash_are_refused(copy_dir: Path) -> None:
     card = json.loads((copy_dir / CARD_FILE).read_text())
     card["artifacts"][TREES_FILE] = hashlib.sha256(text.encode()).hexdigest()
     (copy_dir / CARD_FILE).write_text(json.dumps(card))
-    with pytest.raises(ModelNotAvailable, match="unreadable model"):
+    with pytest.raises(ModelNotAvailable, match=f"unreadable {TREES_FILE}"):
+        load_bundle(copy_dir)
+
+
+def _truncate(path: Path, size: int) -> None:
+    path.write_bytes(path.read_bytes()[:size])
+
+
+def test_a_truncated_reference_is_refused_and_named(copy_dir: Path) -> None:
+    """Cut to 3,000 bytes, the reference would make an ordinary week look drifted (0.45)."""
+    _truncate(copy_dir / REFERENCE_FILE, 3000)
+    with pytest.raises(ModelNotAvailable) as refused:
+        load_bundle(copy_dir)
+    assert str(refused.value).startswith(f"{REFERENCE_FILE} does not match {CARD_FILE}")
+    assert str(copy_dir) not in str(refused.value)  # a client may read it: no server path
+
+
+def test_a_missing_reference_is_refused_and_named(copy_dir: Path) -> None:
+    (copy_dir / REFERENCE_FILE).unlink()
+    with pytest.raises(ModelNotAvailable, match=f"{REFERENCE_FILE} is missing"):
         load_bundle(copy_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -34,7 +35,7 @@ def test_only_a_firing_data_drift_alert_triggers_retraining(
     assert decide(labels, status) == expected  # type: ignore[arg-type]
 
 
-def test_every_decision_stays_within_the_metrics_bounded_labels() -> None:
+def test_every_decision_stays_within_the_metrics_bounded_labels(tmp_path: Path) -> None:
     allowed = MODEL_RETRAINING_DECISIONS.label_values
     reasons = (*allowed["reason"], "made_up", "")
     for labels in (*({"alertname": "A", REASON_LABEL: r} for r in reasons), OTHER):
@@ -51,9 +52,11 @@ def _count(registry: CollectorRegistry, decision: str, reason: str) -> float:
     return value or 0.0
 
 
-def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it() -> None:
+def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it(
+    tmp_path: Path,
+) -> None:
     registry = CollectorRegistry()
-    log = DecisionLog(Metrics(registry))
+    log = DecisionLog(Metrics(registry), tmp_path / "decisions.db")
     drift = DRIFT
     first = log.record(drift, "firing", "abc", T0)
     assert first is not None and first.decision == "RETRAINING_TRIGGERED"
@@ -67,10 +70,10 @@ def test_an_occurrence_is_decided_once_however_often_alertmanager_resends_it() -
     assert [d.status for d in log.history()] == ["firing", "resolved", "firing"]
 
 
-def test_the_same_drift_from_two_sources_retrains_once() -> None:
+def test_the_same_drift_from_two_sources_retrains_once(tmp_path: Path) -> None:
     # Prometheus's rule and its Grafana-managed twin: same alertname, other fingerprints.
     registry = CollectorRegistry()
-    log = DecisionLog(Metrics(registry))
+    log = DecisionLog(Metrics(registry), tmp_path / "decisions.db")
     drift = DRIFT
     assert log.record(drift, "firing", "prometheus", T0) is not None
     assert log.record(drift, "firing", "grafana", T0 + timedelta(seconds=40)) is None
@@ -88,15 +91,43 @@ def test_the_same_drift_from_two_sources_retrains_once() -> None:
     assert _count(registry, "NO_ACTION", "model_quality") == 2
 
 
-def test_history_keeps_only_the_newest_decisions() -> None:
-    log = DecisionLog(Metrics(CollectorRegistry()), size=3)
+def test_history_keeps_only_the_newest_decisions(tmp_path: Path) -> None:
+    log = DecisionLog(Metrics(CollectorRegistry()), tmp_path / "decisions.db", size=3)
     for minute in range(5):
         log.record(OTHER, "firing", f"fp{minute}", T0 + timedelta(minutes=minute))
     assert [d.fingerprint for d in log.history()] == ["fp2", "fp3", "fp4"]
 
 
-def test_a_retraining_decision_is_logged_as_simulated(caplog: pytest.LogCaptureFixture) -> None:
-    log = DecisionLog(Metrics(CollectorRegistry()))
+def test_a_retraining_decision_is_logged_as_simulated(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    log = DecisionLog(Metrics(CollectorRegistry()), tmp_path / "decisions.db")
     with caplog.at_level("INFO", logger="bike-api.retraining"):
         log.record(DRIFT, "firing", "abc", T0)
-    assert "RETRAINING_TRIGGERED (simulated, nothing launched)" in caplog.text
+    (record,) = caplog.records
+    assert record.levelname == "INFO"
+    assert "RETRAINING_TRIGGERED (data_drift) (simulated, nothing launched)" in record.getMessage()
+
+
+def test_two_logs_on_one_file_decide_an_occurrence_once(tmp_path: Path) -> None:
+    """Two workers of the API open the same file: an alert both receive is decided once, and
+    both list the same history."""
+    registry = CollectorRegistry()
+    path = tmp_path / "decisions.db"
+    first, second = (
+        DecisionLog(Metrics(registry), path),
+        DecisionLog(Metrics(CollectorRegistry()), path),
+    )
+    assert first.record(DRIFT, "firing", "abc", T0) is not None
+    assert second.record(DRIFT, "firing", "abc", T0) is None
+    assert second.record(DRIFT, "firing", "other-source", T0) is None  # joins the open episode
+    assert first.history() == second.history()
+    assert len(first.history()) == 1
+
+
+def test_decisions_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "decisions.db"
+    DecisionLog(Metrics(CollectorRegistry()), path).record(DRIFT, "firing", "abc", T0)
+    again = DecisionLog(Metrics(CollectorRegistry()), path)
+    assert again.record(DRIFT, "firing", "abc", T0) is None
+    assert [d.fingerprint for d in again.history()] == ["abc"]

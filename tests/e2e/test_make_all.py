@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import httpx
 import pytest
 
 from authoring.profiles import LOCAL
+from devtools import secrets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -50,11 +53,47 @@ def clone(tmp_path: Path) -> Iterator[Path]:
     (copy / ".venv").symlink_to(ROOT / ".venv")
     # The shared environment is the one under test: make must not reinstall it in the copy.
     stamp = (ROOT / ".venv" / ".installed").stat()
-    os.utime(copy / "pyproject.toml", ns=(stamp.st_atime_ns, stamp.st_mtime_ns - 1))
+    for dependency in ("pyproject.toml", "api/requirements.lock"):
+        os.utime(copy / dependency, ns=(stamp.st_atime_ns, stamp.st_mtime_ns - 1))
     try:
         yield copy
     finally:
         subprocess.run(["make", "-s", "stop"], cwd=copy, capture_output=True, check=False)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _secrets_are_generated_private_and_wired(clone: Path, env: dict[str, str]) -> None:
+    """`make all` drew the secrets into .env and secrets/ (owner-only), never into generated/;
+    the API requires them and the native Alertmanager sends its token."""
+    values = secrets.read_values(clone / ".env")
+    assert _mode(clone / ".env") == 0o600 and _mode(clone / "secrets") == 0o700
+    for key, name in secrets.SECRET_FILES.items():
+        assert _mode(clone / "secrets" / name) == 0o600
+        assert (clone / "secrets" / name).read_text().strip() == values[key]
+        for path in (clone / "generated").rglob("*"):
+            assert not path.is_file() or values[key] not in path.read_text(), path
+    api = f"http://{LOCAL.api}"
+    assert httpx.post(f"{api}/evaluate", json={"data": []}).status_code == 401
+    assert httpx.post(f"{api}/alerts", json={"version": "4"}).status_code == 401
+    # An alert through the native Alertmanager reaches the webhook, authenticated.
+    probe = [{"labels": {"alertname": "MakeAllProbe", "severity": "critical"}}]
+    assert httpx.post(f"http://{LOCAL.alertmanager}/api/v2/alerts", json=probe).status_code == 200
+    deadline = time.monotonic() + 60
+    while not any(
+        d["alertname"] == "MakeAllProbe"
+        for d in httpx.get(f"{api}/alerts/decisions").json()["decisions"]
+    ):
+        assert time.monotonic() < deadline, "Alertmanager's notification never reached /alerts"
+        time.sleep(1)
+    # `make evaluation` sends the key from secrets/.
+    evaluated = subprocess.run(
+        ["make", "evaluation"], cwd=clone, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    assert evaluated.stdout.count("Evaluated Items") == 3, evaluated.stdout
 
 
 def test_make_all_without_docker_runs_the_native_stack_and_make_stop_stops_it(
@@ -72,6 +111,7 @@ def test_make_all_without_docker_runs_the_native_stack_and_make_stop_stops_it(
     ]
     assert httpx.get(f"http://{LOCAL.api}/ready", timeout=5).status_code == 200
     assert httpx.get(f"http://{LOCAL.prometheus}/-/ready", timeout=5).status_code == 200
+    _secrets_are_generated_private_and_wired(clone, env)
     stopped = subprocess.run(
         ["make", "stop"], cwd=clone, env=env, capture_output=True, text=True, timeout=120
     )

@@ -30,6 +30,7 @@ from authoring import config
 from authoring.profiles import Profile
 from devtools.local.plan import RULES_DIR, start_stack
 from devtools.local.processes import Stack, free_port
+from devtools.secrets import SECRET_FILES
 from rules_py.api import api_down
 from rules_py.model import data_drift
 
@@ -209,9 +210,18 @@ def assert_event_panels_have_data(live: Live, test: str) -> None:
         wait_for(f"{where}: {sent}", lambda: live.query(sent), 30)  # noqa: B023 (called now)
 
 
-def run_client(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def client_env(stack: Stack) -> dict[str, str]:
+    """The environment of a client of `stack`'s API: its /evaluate key, by file."""
+    key = stack.run_dir / "secrets" / SECRET_FILES["EVALUATE_API_KEY"]
+    return {**os.environ, "EVALUATE_API_KEY_FILE": str(key)}
+
+
+def run_client(
+    stack: Stack, module: str, *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
+        env=client_env(stack),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -265,7 +275,7 @@ def driven(live: Live) -> Live:
             assert client.post("/predict", json=body).status_code == 200
         assert client.get("/no-such-page").status_code == 404
         assert client.post("/predict", json={"hr": 25}).status_code == 422
-    result = run_client("api.clients.evaluation", "--url", live.api, timeout=180)
+    result = run_client(live.stack, "api.clients.evaluation", "--url", live.api, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     # Two scrapes and a rule evaluation, so every series and record has its latest sample.
     time.sleep(3)
@@ -291,7 +301,7 @@ def drift_drill(driven: Live) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=os.environ,
+        env=client_env(driven.stack),
     )
     try:
         yield proc
@@ -359,6 +369,22 @@ def test_the_drift_alert_fires_reaches_alertmanager_and_triggers_retraining(fire
 
     decided = wait_for("the webhook records RETRAINING_TRIGGERED", retraining_decided, 90)
     assert decided[0]["reason"] == "data_drift" and decided[0]["status"] == "firing"
+    # Alertmanager got there with the stack's token (its config names the file); a copy of its
+    # notification without the token is refused, and decides nothing.
+    forged = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": data_drift.name, "retraining_reason": "data_drift"},
+                "startsAt": "2026-11-30T00:00:00Z",
+                "fingerprint": "forged",
+            }
+        ],
+    }
+    assert httpx.post(f"{fired.api}/alerts", json=forged).status_code == 401
+    assert len(retraining_decided()) == len(decided)
 
 
 def test_drift_drill_panels_have_data(fired: Live) -> None:

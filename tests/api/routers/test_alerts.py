@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from api.config import Settings
 from api.main import create_app
-from api.metrics import MODEL_RETRAINING_DECISIONS
+from api.metrics import API_ERRORS, MODEL_RETRAINING_DECISIONS
 from api.retraining import HISTORY_SIZE, REASON_LABEL
 
 # What Alertmanager 0.25-0.27 posts to a webhook_config (captured shape, payload version 4).
@@ -52,11 +52,18 @@ def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
+TOKEN = "the-webhook-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @pytest.fixture
 def client(tmp_path: Path, registry: CollectorRegistry) -> Iterator[TestClient]:
+    """As Alertmanager calls it: with the shared token."""
     # No model: the webhook must work whatever the model's state (BikeModelNotLoaded goes here).
-    app = create_app(Settings(model_dir=tmp_path / "no-model"), registry)
-    with TestClient(app) as c:
+    settings = Settings(
+        model_dir=tmp_path / "no-model", state_dir=tmp_path / "state", alert_webhook_token=TOKEN
+    )
+    with TestClient(create_app(settings, registry), headers=BEARER) as c:
         yield c
 
 
@@ -176,7 +183,11 @@ BAD_PAYLOADS = [
     ("no alerts", payload(), "alerts"),
     ("alerts not a list", {**payload(), "alerts": {"a": 1}}, "alerts"),
     ("unknown alert status", payload(alert("X", status="pending")), "alerts[0].status"),
-    ("no alertname", payload({**alert("X"), "labels": {"severity": "x"}}), "alerts[0].labels"),
+    (
+        "no alertname",
+        payload({**alert("X"), "labels": {"severity": "x"}}),
+        "alerts[0].labels.alertname",
+    ),
     (
         "label not a string",
         payload({**alert("X"), "labels": {"alertname": 1}}),
@@ -218,3 +229,143 @@ def test_alerts_alertmanager_truncated_are_reported_not_lost_silently(
         summary = client.post("/alerts", json=body).json()
     assert summary["truncated"] == 3 and summary["received"] == 1
     assert "left out 3 alerts" in caplog.text
+
+
+# --- Authentication: only Alertmanager (holding the token) may call the webhook ---------------
+
+
+def _unauthorized(registry: CollectorRegistry) -> float:
+    labels = {"endpoint": "/alerts", "error_type": "unauthorized"}
+    return registry.get_sample_value(API_ERRORS.name, labels) or 0.0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    ],
+    ids=["none", "wrong", "other scheme", "longer", "shorter"],
+)
+def test_a_forged_alert_is_refused_and_counted(
+    client: TestClient, registry: CollectorRegistry, headers: dict[str, str]
+) -> None:
+    body = json.loads(ALERTMANAGER_PAYLOAD)
+    response = client.post("/alerts", json=body, headers={"Authorization": "", **headers})
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert count(registry, "RETRAINING_TRIGGERED", "data_drift") == 0
+    assert client.get("/alerts/decisions").json()["size"] == 0
+    assert _unauthorized(registry) == 1
+
+
+def test_without_a_configured_token_the_webhook_refuses_everything(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    app = create_app(Settings(model_dir=tmp_path / "m", state_dir=tmp_path / "s"), registry)
+    with TestClient(app) as c:
+        for headers in ({}, BEARER, {"Authorization": "Bearer "}):
+            response = c.post("/alerts", json=json.loads(ALERTMANAGER_PAYLOAD), headers=headers)
+            assert response.status_code == 403
+            assert "ALERT_WEBHOOK_TOKEN" in response.json()["detail"]
+    assert count(registry, "RETRAINING_TRIGGERED", "data_drift") == 0
+
+
+def test_the_token_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text(f"{TOKEN}\n")  # a trailing newline, as editors write files
+    settings = Settings(
+        model_dir=tmp_path / "m", state_dir=tmp_path / "s", alert_webhook_token_file=secret
+    )
+    with TestClient(create_app(settings, CollectorRegistry())) as c:
+        body = json.loads(ALERTMANAGER_PAYLOAD)
+        assert c.post("/alerts", json=body).status_code == 401
+        assert c.post("/alerts", json=body, headers=BEARER).status_code == 200
+
+
+@pytest.mark.parametrize("content", [None, "", "\n"], ids=["missing", "empty", "blank"])
+def test_a_token_file_that_yields_no_token_fails_closed(
+    tmp_path: Path, content: str | None
+) -> None:
+    secret = tmp_path / "token"
+    if content is not None:
+        secret.write_text(content)
+    settings = Settings(
+        model_dir=tmp_path / "m", state_dir=tmp_path / "s", alert_webhook_token_file=secret
+    )
+    with TestClient(create_app(settings, CollectorRegistry())) as c:
+        body = json.loads(ALERTMANAGER_PAYLOAD)
+        for headers in ({}, BEARER, {"Authorization": "Bearer "}):
+            assert c.post("/alerts", json=body, headers=headers).status_code == 403
+
+
+def test_a_resolved_then_refired_forgery_cannot_trigger_a_second_retraining(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    """The attack of the issue: resolve the alert, fire it again with a new startsAt."""
+    drift = alert(DRIFT)
+    client.post("/alerts", json=payload(drift))
+    forged = [
+        payload({**drift, "status": "resolved"}, status="resolved"),
+        payload({**drift, "startsAt": "2026-11-24T09:30:00Z"}),
+    ]
+    for body in forged:
+        assert client.post("/alerts", json=body, headers={"Authorization": ""}).status_code == 401
+    assert count(registry, "RETRAINING_TRIGGERED", "data_drift") == 1
+
+
+# --- Bounded: no payload can grow the API's memory ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda a: a["labels"].update(alertname="A" * 2_000_000), "alerts[0].labels.alertname"),
+        (lambda a: a["labels"].update(team="é" * 1025), "alerts[0].labels.team"),
+        (lambda a: a.update(endsAt=0), "alerts[0].endsAt"),  # a date-time is text
+        (lambda a: a["labels"].update({f"l{i}": "v" for i in range(70)}), "alerts[0].labels"),
+        (lambda a: a["annotations"].update(summary="s" * 9000), "alerts[0].annotations.summary"),
+        (lambda a: a.update(fingerprint="f" * 65), "alerts[0].fingerprint"),
+        (lambda a: a.update(generatorURL="u" * 3000), "alerts[0].generatorURL"),
+    ],
+    ids=[
+        "2 MB alertname",
+        "label value",
+        "numeric date-time",
+        "too many labels",
+        "annotation",
+        "fingerprint",
+        "url",
+    ],
+)
+def test_every_string_of_the_payload_is_bounded(
+    client: TestClient, mutate: Any, field: str
+) -> None:
+    big = alert(DRIFT)
+    mutate(big)
+    response = client.post("/alerts", json=payload(big))
+    assert response.status_code in (413, 422), response.text[:300]
+    if response.status_code == 422:
+        assert field in [p["field"] for p in response.json()["detail"]]
+    assert client.get("/alerts/decisions").json()["size"] == 0
+
+
+def test_the_group_key_is_bounded_too(client: TestClient) -> None:
+    body = {**payload(alert(DRIFT)), "groupKey": "k" * 5000}
+    response = client.post("/alerts", json=body)
+    assert response.status_code == 422
+    assert "groupKey" in response.json()["message"]
+
+
+def test_the_history_stays_bounded_in_bytes(client: TestClient) -> None:
+    """At most HISTORY_SIZE decisions, each field bounded: the history's size has a ceiling."""
+    value = "v" * 1024
+    for i in range(HISTORY_SIZE + 20):
+        labelled = alert(OTHER, fingerprint=f"fp{i}")
+        labelled["labels"]["alertname"] = value
+        assert client.post("/alerts", json=payload(labelled)).status_code == 200
+    text = client.get("/alerts/decisions").text
+    assert client.get("/alerts/decisions").json()["size"] == HISTORY_SIZE
+    assert len(text) < HISTORY_SIZE * 1400

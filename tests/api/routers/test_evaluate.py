@@ -17,15 +17,18 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
+from pydantic import SecretStr
 
 from api.clients.batches import SHIFTED_PERIOD, WEEKLY_PERIODS, evaluation_payload
 from api.config import FEATURES, Settings
 from api.data import load_hourly
+from api.evaluation.lock import EvaluationLock
 from api.main import create_app
 from api.metrics import (
     DRIFT_FEATURES,
     MODEL_DRIFT_DETECTED,
     MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_EVALUATION_REPORT_FAILURES,
     MODEL_EVALUATION_ROWS,
     MODEL_EVALUATIONS,
     MODEL_FEATURE_DRIFT_SCORE,
@@ -258,11 +261,18 @@ def test_many_bad_records_list_the_first_errors_and_count_the_rest(client: TestC
     assert "10 more errors not listed" in response.json()["message"]
 
 
-def test_more_rows_than_the_cap_is_a_413(client: TestClient, registry: CollectorRegistry) -> None:
+def test_more_rows_than_the_cap_is_a_422_naming_the_rule(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
     before = _outcomes(registry)["rejected"]
     response = client.post("/evaluate", json={"data": [_record()] * (MAX_ROWS + 1)})
-    assert response.status_code == 413
-    assert "MAX_EVALUATION_ROWS" in response.json()["detail"]
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["field"] == "data" and problem["rule"] == "too_long"
+    assert "MAX_EVALUATION_ROWS" in problem["msg"]
+    # The document says the configured cap, so generated clients know it.
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["EvaluationRequest"]
+    assert schema["properties"]["data"]["maxItems"] == MAX_ROWS
     assert _outcomes(registry)["rejected"] == before + 1
 
 
@@ -334,7 +344,7 @@ def test_the_worker_process_ends_with_the_app(settings: Settings) -> None:
         os.kill(pid, 0)
 
 
-def test_an_unwritable_reports_folder_is_a_503_and_the_worker_survives(
+def test_an_unwritable_reports_folder_still_publishes_the_scores_and_says_so(
     client: TestClient,
     app: FastAPI,
     registry: CollectorRegistry,
@@ -345,13 +355,89 @@ def test_an_unwritable_reports_folder_is_a_503_and_the_worker_survives(
     original = settings.reports_dir
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
-    failed_before = _outcomes(registry)["failed"]
+    before = _outcomes(registry)
+    failures = MODEL_EVALUATION_REPORT_FAILURES.name
+    failures_before = registry.get_sample_value(failures) or 0.0
     settings.reports_dir = blocker
     try:
         response = client.post("/evaluate", json=week1)
     finally:
         settings.reports_dir = original
-    assert response.status_code == 503
-    assert "evaluation failed" in response.json()["detail"]
-    assert _outcomes(registry)["failed"] == failed_before + 1
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rmse"] is not None and body["report_html"] is None
+    assert "report could not be written" in body["warning"]
+    assert str(tmp_path) not in response.text  # no server path reaches the client
+    assert _outcomes(registry)["success"] == before["success"] + 1
+    assert _outcomes(registry)["failed"] == before["failed"]
+    assert registry.get_sample_value(failures) == failures_before + 1
+    assert not list(tmp_path.glob("*.tmp*"))
     assert client.post("/evaluate", json=week1).status_code == 200
+
+
+def test_ratios_closer_than_a_histogram_bin_are_still_evaluated(client: TestClient) -> None:
+    # Found by the contract run: 0 and 5e-324 are both valid temperatures, but Evidently's
+    # histogram of them has no finite-sized bins and the evaluation failed with a 503.
+    records = [_record(temp=0.0, cnt=0)] * 23 + [_record(temp=5e-324, atemp=2.2e-16, cnt=414)]
+    response = client.post("/evaluate", json={"data": records})
+    assert response.status_code == 200, response.text
+    assert response.json()["evaluated_items"] == 24
+
+
+def test_busy_is_answered_before_the_body_is_read(
+    client: TestClient, app: FastAPI, registry: CollectorRegistry
+) -> None:
+    # Another worker holds the host's evaluation lock: this one answers 429 at once, without
+    # parsing (the body here is not even JSON) or validating anything.
+    busy_before = _outcomes(registry)["busy"]
+    other_worker = EvaluationLock(app.state.evaluation_lock.path)
+    with other_worker.hold() as held:
+        assert held
+        response = client.post(
+            "/evaluate", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 429
+    assert response.headers["Retry-After"].isdigit()
+    assert _outcomes(registry)["busy"] == busy_before + 1
+
+
+def test_with_a_key_configured_evaluate_needs_it_before_reading_the_body(
+    settings: Settings,
+) -> None:
+    registry = CollectorRegistry()
+    keyed = settings.model_copy(update={"evaluate_api_key": SecretStr("the-key")})
+    unauthorized = {"endpoint": "/evaluate", "error_type": "unauthorized"}
+    with TestClient(create_app(keyed, registry=registry)) as keyed_client:
+        for headers in ({}, {"X-API-Key": "wrong"}):
+            response = keyed_client.post(
+                "/evaluate",
+                content=b"{not json",
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            assert response.status_code == 401, response.text
+            assert "X-API-Key" in response.json()["detail"]
+        assert registry.get_sample_value("api_errors_total", unauthorized) == 2
+        # The right key passes the check: the body is then read (and refused as not JSON).
+        response = keyed_client.post(
+            "/evaluate",
+            content=b"{not json",
+            headers={"X-API-Key": "the-key", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422
+    assert _outcomes(registry) == dict.fromkeys(_outcomes(registry), 0.0) | {"rejected": 1.0}
+
+
+@pytest.mark.parametrize("content", [None, ""], ids=["missing", "empty"])
+def test_a_key_file_that_yields_no_key_closes_evaluate(
+    settings: Settings, tmp_path: Path, content: str | None
+) -> None:
+    # Fail closed: a configured key file that cannot give a key never means "no key, open".
+    key_file = tmp_path / "key"
+    if content is not None:
+        key_file.write_text(content)
+    keyed = settings.model_copy(update={"evaluate_api_key_file": key_file})
+    with TestClient(create_app(keyed, registry=CollectorRegistry())) as keyed_client:
+        for headers in ({}, {"X-API-Key": ""}, {"X-API-Key": "anything"}):
+            response = keyed_client.post("/evaluate", json={"data": []}, headers=headers)
+            assert response.status_code == 403, response.text
+            assert "EVALUATE_API_KEY_FILE" in response.json()["detail"]

@@ -35,8 +35,10 @@ def test_service_info(client: TestClient) -> None:
 
 def test_openapi_docs_describe_predict(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
-    operation = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
-    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/predict"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert set(schema["required"]) == {
         "dteday", "temp", "atemp", "hum", "windspeed", "mnth", "hr", "weekday", "season",
         "holiday", "workingday", "weathersit",

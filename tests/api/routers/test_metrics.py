@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from api.metrics import API_REQUESTS
-from api.routers.metrics import MULTIPROCESS_ENV
+from api.multiprocess import MULTIPROCESS_ENV
 from api.schemas import EXAMPLE_HOUR as GOOD
 
 ROOT = Path(__file__).resolve().parents[3]

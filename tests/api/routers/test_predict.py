@@ -14,6 +14,7 @@ from api.model import load_bundle
 from api.schemas import EXAMPLE_HOUR
 
 GOOD: dict[str, Any] = dict(EXAMPLE_HOUR)
+JSON = {"content-type": "application/json"}
 
 
 def test_predict_returns_the_models_prediction(client: TestClient, model_dir: Path) -> None:
@@ -101,7 +102,7 @@ def test_bad_input_is_a_4xx_naming_field_and_rule(
 def test_oversized_body_is_413(client: TestClient) -> None:
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     padded = json.dumps({**GOOD, "pad": "x" * limit})
-    response = client.post("/predict", content=padded)
+    response = client.post("/predict", content=padded, headers=JSON)
     assert response.status_code == 413
     assert "MAX_BODY_BYTES" in response.json()["detail"]
 
@@ -110,7 +111,7 @@ def test_oversized_streamed_body_is_413(client: TestClient) -> None:
     # No Content-Length (chunked): the cap counts the bytes as they arrive.
     limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     chunks = (b"x" * 65536 for _ in range(limit // 65536 + 2))
-    response = client.post("/predict", content=chunks)
+    response = client.post("/predict", content=chunks, headers=JSON)
     assert response.status_code == 413
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from authoring.profiles import LOCAL, Profile
+from devtools import secrets
 from devtools.local import plan as local
 from devtools.local.processes import StackError
 
@@ -46,12 +47,19 @@ def test_configs_are_compiled_for_the_profile_with_the_generated_rules(tmp_path:
     }
     assert targets == profile.targets()
     alertmanager = yaml.safe_load(alertmanager_path.read_text())
-    urls = [h["url"] for r in alertmanager["receivers"] for h in r["webhook_configs"]]
-    assert urls == ["http://127.0.0.1:1001/alerts"]
+    hooks = [h for r in alertmanager["receivers"] for h in r["webhook_configs"]]
+    assert [h["url"] for h in hooks] == ["http://127.0.0.1:1001/alerts"]
+    # The stack's own token, drawn into its run folder, by file: never in the config itself.
+    token_file = Path(hooks[0]["http_config"]["authorization"]["credentials_file"])
+    assert token_file == tmp_path / "run" / "secrets" / "alert-webhook-token"
+    assert token_file.read_text().strip() not in alertmanager_path.read_text()
+    assert token_file.stat().st_mode & 0o077 == 0
 
 
 def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path) -> None:
-    services = local.plan(LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), Path("m"), Path("r"))
+    services = local.plan(
+        LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), Path("m"), Path("r"), Path("s"), Path("st")
+    )
     assert [s.name for s in services] == ["node-exporter", "alertmanager", "bike-api", "prometheus"]
     for service in services:
         assert service.address.startswith("127.0.0.1:")
@@ -59,7 +67,19 @@ def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path
     assert "--cluster.listen-address=" in alertmanager.argv
     api = next(s for s in services if s.name == "bike-api")
     assert api.ready_path == "/ready" and api.env["MODEL_DIR"] == "m"
+    assert api.env["STATE_DIR"] == "st"
+    assert api.env["ALERT_WEBHOOK_TOKEN_FILE"] == str(Path("s") / "alert-webhook-token")
+    assert api.env["EVALUATE_API_KEY_FILE"] == str(Path("s") / "evaluate-api-key")
     assert "api.train" not in api.argv
+
+
+def test_the_committed_local_alertmanager_config_reads_the_token_make_local_writes() -> None:
+    # Relative credentials files resolve against alertmanager.yml's folder.
+    config = yaml.safe_load(local.LOCAL_ALERTMANAGER_CONFIG.read_text())
+    hooks = [h for r in config["receivers"] for h in r["webhook_configs"]]
+    relative = hooks[0]["http_config"]["authorization"]["credentials_file"]
+    resolved = (local.LOCAL_ALERTMANAGER_CONFIG.parent / relative).resolve()
+    assert resolved == secrets.DEFAULT_SECRETS_DIR / secrets.SECRET_FILES["ALERT_WEBHOOK_TOKEN"]
 
 
 def test_grafana_provisioning_follows_the_profile(tmp_path: Path) -> None:
@@ -99,10 +119,30 @@ def test_grafana_is_skipped_without_a_binary_and_needs_a_password_with_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert local.grafana_service(LOCAL, tmp_path) is None
+    no_env_file = tmp_path / ".env"
+    assert local.grafana_service(LOCAL, tmp_path, no_env_file) is None
     fake = tmp_path / "grafana"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
     monkeypatch.delenv("GRAFANA_ADMIN_PASSWORD", raising=False)
     with pytest.raises(StackError, match="GRAFANA_ADMIN_PASSWORD"):
-        local.grafana_service(LOCAL, tmp_path)
+        local.grafana_service(LOCAL, tmp_path, no_env_file)
+    # With the .env `make all` writes, Grafana gets its password and its secret key from it.
+    secrets.ensure_env_file(no_env_file)
+    stored = secrets.read_values(no_env_file)
+    for home in local.GRAFANA_HOMES:
+        if Path(home, "conf", "defaults.ini").exists():
+            break
+    else:
+        monkeypatch.setattr(local, "GRAFANA_HOMES", (str(_fake_home(tmp_path)),))
+    service = local.grafana_service(LOCAL, tmp_path / "run", no_env_file)
+    assert service is not None
+    assert service.env["GF_SECURITY_ADMIN_PASSWORD"] == stored["GRAFANA_ADMIN_PASSWORD"]
+    assert service.env["GF_SECURITY_SECRET_KEY"] == stored["GRAFANA_SECRET_KEY"]
+
+
+def _fake_home(tmp_path: Path) -> Path:
+    home = tmp_path / "grafana-home"
+    (home / "conf").mkdir(parents=True)
+    (home / "conf" / "defaults.ini").write_text("")
+    return home
