@@ -186,6 +186,28 @@ def test_evaluations_run_one_at_a_time_across_workers(server: Server, dataset_so
             assert response.headers["Retry-After"].isdigit()
 
 
+def _read_answer(sock: socket.socket) -> str:
+    """One HTTP answer, whole: headers and body may come in separate segments."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data.decode()
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lengths = [
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    ]
+    while len(body) < (lengths[0] if lengths else 0):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
 def test_a_body_that_does_not_arrive_gets_408_in_time(server: Server) -> None:
     host, port = server.base.removeprefix("http://").split(":")
     started = time.monotonic()
@@ -194,7 +216,7 @@ def test_a_body_that_does_not_arrive_gets_408_in_time(server: Server) -> None:
             b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 200\r\n\r\n{"
         )
-        answer = sock.recv(4096).decode()
+        answer = _read_answer(sock)
     assert answer.startswith("HTTP/1.1 408"), answer
     assert "REQUEST_BODY_TIMEOUT_SECONDS" in answer
     assert time.monotonic() - started < BODY_TIMEOUT + 5
