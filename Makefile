@@ -14,7 +14,7 @@ PROMETHEUS_URL ?= http://localhost:9090
 SECRET_ENV := $(if $(wildcard secrets/evaluate-api-key),EVALUATE_API_KEY_FILE=secrets/evaluate-api-key) \
 	$(if $(wildcard secrets/alert-webhook-token),ALERT_WEBHOOK_TOKEN_FILE=secrets/alert-webhook-token)
 # Debian services we install for their binaries (promtool, the native stack), not as daemons.
-SERVICES := prometheus prometheus-node-exporter prometheus-alertmanager
+SERVICES := prometheus prometheus-node-exporter prometheus-alertmanager postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Compiled bytecode (in git-ignored __pycache__/) saves every run seconds of imports and pytest's
 # assertion rewriting; some environments turn it off for every process.
@@ -37,19 +37,22 @@ $(STAMP): pyproject.toml api/requirements.lock
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-lock: $(STAMP) ## re-pin the service's dependencies (api/requirements.lock, with hashes) from pyproject.toml
+lock: $(STAMP) ## re-pin the images' dependencies with hashes (api/, mlflow-server/requirements.lock)
 	$(PY) -m pip install -q 'uv>=0.9,<1'
 	$(PY) -m uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
-		--custom-compile-command "make lock" --quiet -o api/requirements.lock
+		--custom-compile-command "make lock" --quiet -o api/requirements.lock -c api/lock-constraints.txt
+	$(PY) -m uv pip compile mlflow-server/requirements.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet -o mlflow-server/requirements.lock
 
 install: $(STAMP) ## create .venv with the project and its dev tools
 
-system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager, wrk, python3-venv if missing
+system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager, postgresql, wrk, python3-venv if missing
 	@missing=""; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -m ensurepip --version >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -75,8 +75,24 @@ class Settings(BaseSettings):
     evaluate_api_key_file: Path | None = None
     # A request body must arrive within this time, or 408: slow clients cannot hold the API.
     request_body_timeout_seconds: float = Field(10.0, gt=0)
+    # The MLflow store: model registry (`bike-demand@champion`) and the evaluation history. A
+    # server (`http://mlflow:5000`) or a database; unset, an embedded SQLite store in mlruns/.
+    mlflow_tracking_uri: str = Field(f"sqlite:///{ROOT / 'mlruns' / 'mlflow.db'}")
+    # Artifacts of a local (SQLite) store; a server keeps its own (--serve-artifacts).
+    mlflow_artifacts_dir: Path = Field(ROOT / "mlruns" / "artifacts")
+    # "registry": serve the champion (cached in STATE_DIR/models, followed, hot-swapped);
+    # "folder": serve MODEL_DIR as `python -m api.train --no-register` left it, no registry.
+    model_source: Literal["registry", "folder"] = "registry"
+    # How often the API asks the registry whether `champion` moved (POST /model/reload: at once).
+    # 30 s: a promotion is served within a minute, at one cheap registry call per worker per poll.
+    model_poll_seconds: float = Field(30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Champion versions downloaded from the registry, shared by the workers."""
+        return self.state_dir / "models"
 
     @property
     def hosts(self) -> list[str]:

@@ -22,6 +22,7 @@ __all__ = [
     "get_bundle",
     "require_api_key",
     "require_bundle",
+    "require_operator_key",
     "require_webhook_token",
 ]
 
@@ -84,6 +85,21 @@ async def require_webhook_token(request: Request) -> None:
     if scheme.lower() != "bearer" or not _same(token.strip(), expected):
         raise _unauthorized(
             request, 401, "a valid `Authorization: Bearer` token is required", "Bearer"
+        )
+
+
+async def require_operator_key(request: Request) -> None:
+    """`X-API-Key: <EVALUATE_API_KEY>`, or 401; 403 when no key is configured: what changes the
+    served model is never open."""
+    expected: str | None = request.app.state.api_key
+    if expected is None or expected == UNREADABLE:
+        why = "is configured" if expected is None else "can be read (see the log)"
+        raise _unauthorized(
+            request, 403, f"model reloads are off: no EVALUATE_API_KEY(_FILE) {why}", API_KEY_HEADER
+        )
+    if not _same(request.headers.get(API_KEY_HEADER, ""), expected):
+        raise _unauthorized(
+            request, 401, f"a valid {API_KEY_HEADER} header is required", API_KEY_HEADER
         )
 
 

@@ -16,16 +16,19 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from api import logs
-from api.config import REFERENCE_END, REFERENCE_START, SecretFileError, Settings, get_settings
+from api.champion import ModelFollower
+from api.config import SecretFileError, Settings, get_settings
 from api.deps import UNREADABLE
+from api.history import HISTORY_FILE, History
 from api.metrics import Metrics
 from api.middleware import RequestMetricsMiddleware, known_label_sets
 from api.model import ModelNotAvailable, load_bundle
 from api.multiprocess import multiprocess_dir
 from api.multiprocess import prepare as prepare_multiprocess
 from api.openapi import document
+from api.registry import Registry
 from api.retraining import DECISIONS_FILE, DecisionLog, possible_decisions
-from api.routers import alerts, docs, evaluate, health, metrics, predict
+from api.routers import alerts, docs, evaluate, health, metrics, model, predict
 from api.routers.evaluate import EvaluationRequest
 from api.schemas import BikeSharingInput, field_name
 
@@ -47,21 +50,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app_metrics: Metrics = app.state.metrics
     app.state.decision_log = DecisionLog(app_metrics, settings.state_dir / DECISIONS_FILE)
-    try:
-        bundle = load_bundle(settings.model_dir)
-    except ModelNotAvailable as exc:
-        log.warning("starting without a model (%s): %s", settings.model_dir, exc)
-        app.state.model_error = str(exc)
-        app_metrics.model_loaded.set(0)
+    registry = Registry(settings.mlflow_tracking_uri, settings.mlflow_artifacts_dir)
+    follower = ModelFollower(
+        app.state, app_metrics, registry, settings.model_cache_dir, settings.model_poll_seconds
+    )
+    app.state.follower = follower
+    app.state.history = None
+    if settings.model_source == "folder":
+        # No MLflow at all: the model as MODEL_DIR holds it, no registry, no history.
+        try:
+            follower.install_folder(load_bundle(settings.model_dir))
+            log.info("model %s loaded from %s", app.state.bundle.version, settings.model_dir)
+        except ModelNotAvailable as exc:
+            log.warning("starting without a model (%s): %s", settings.model_dir, exc)
+            app.state.model_error = str(exc)
     else:
-        app.state.bundle = bundle
-        app_metrics.model_loaded.set(1)
-        app_metrics.model_info.labels(bundle.version, REFERENCE_START, REFERENCE_END).set(1)
-        log.info("model %s loaded from %s", bundle.version, settings.model_dir)
+        # The cached champion serves at once; the registry is asked in the background.
+        follower.load_cached()
+        follower.start()
+        app.state.history = History(settings.state_dir / HISTORY_FILE, registry, app_metrics)
+        app.state.history.start(lambda: follower.status.registry_version)
+    if app.state.bundle is None:
+        app_metrics.model_loaded.set(0)
     # Everything loaded so far lives as long as the process: frozen, full garbage collections
     # stop rescanning it (~60 us per /predict request, measured with tests/bench/run.py).
     gc.freeze()
     yield
+    follower.stop()
+    if app.state.history is not None:
+        app.state.history.stop()
     app.state.bundle = None
     folder = multiprocess_dir()
     if folder is not None:
@@ -140,6 +157,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(alerts.router)
     app.include_router(evaluate.router)
+    app.include_router(model.router)
     app.include_router(docs.router)
     app.mount(docs.ASSETS_URL, docs.assets(), name="docs-assets")
     app.openapi = lambda: document(  # type: ignore[method-assign]

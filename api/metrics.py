@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from api.evaluation.result import EvaluationResult
 from api.features import FEATURES
 
 __all__ = [
@@ -67,6 +69,7 @@ Unit = Literal[
     "score",  # a dimensionless statistic (R2, a drift distance, a load average)
     "boolean",  # 0 or 1
     "info",  # always 1, the labels carry the information
+    "version",  # a registry version number (1, 2, 3...)
     "cpu_seconds",  # CPU time (a counter of seconds spent)
     "per_second",  # a rate of anything counted (a recorded rate)
 ]
@@ -272,10 +275,36 @@ MODEL_LOADED = MetricSpec(
 MODEL_INFO = MetricSpec(
     "model_info",
     "gauge",
-    "Always 1; labels describe the loaded model.",
-    ("version", "trained_from", "trained_to"),
+    "1 for the model served (0 for one it replaced); labels describe it: its card's version, "
+    "its registry version and training run, and where it came from (registry, cache, folder).",
+    ("version", "trained_from", "trained_to", "registry_version", "run_id", "source"),
     multiprocess_mode="livemax",
+    label_values={"source": ("registry", "cache", "folder")},
     unit="info",
+)
+MODEL_REGISTRY_VERSION = MetricSpec(
+    "model_registry_version",
+    "gauge",
+    "Registry version of bike-demand served (the champion when it was last loaded).",
+    multiprocess_mode="livemax",
+    unit="version",
+    absent_until_set=True,
+)
+MODEL_REGISTRY_VERSION_CREATED = MetricSpec(
+    "model_registry_version_created_timestamp_seconds",
+    "gauge",
+    "Unix time the served registry version was registered: the champion's age.",
+    multiprocess_mode="livemax",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+MODEL_RELOADS = MetricSpec(
+    "model_reloads_total",
+    "counter",
+    "Champion changes picked up from the registry, by outcome; a failed one left the previous "
+    "model serving.",
+    ("outcome",),
+    label_values={"outcome": ("success", "failed")},
 )
 MODEL_INFERENCE_DURATION = MetricSpec(
     "model_inference_duration_seconds",
@@ -402,6 +431,15 @@ MODEL_RETRAINING_DECISIONS = MetricSpec(
     },
 )
 
+MODEL_HISTORY_WRITES = MetricSpec(
+    "model_history_writes_total",
+    "counter",
+    "Evaluations and retraining decisions written to the MLflow history, by outcome; a failed "
+    "write stays queued and is retried.",
+    ("kind", "outcome"),
+    label_values={"kind": ("evaluation", "decision"), "outcome": ("success", "failed")},
+)
+
 ALL_SPECS: tuple[MetricSpec, ...] = (
     API_REQUESTS,
     API_REQUEST_DURATION,
@@ -424,6 +462,10 @@ ALL_SPECS: tuple[MetricSpec, ...] = (
     MODEL_EVALUATION_DURATION,
     MODEL_EVALUATION_REPORT_FAILURES,
     MODEL_RETRAINING_DECISIONS,
+    MODEL_REGISTRY_VERSION,
+    MODEL_REGISTRY_VERSION_CREATED,
+    MODEL_RELOADS,
+    MODEL_HISTORY_WRITES,
 )
 
 
@@ -487,6 +529,11 @@ class LazyGauge:
         self._gauge.set(value)
 
 
+def _gauge_value(value: float | None) -> float:
+    # NaN, not a stale number: the last batch left this score undefined.
+    return math.nan if value is None else value
+
+
 class Metrics:
     """The live metric objects of one API process, registered on an injectable registry.
 
@@ -522,6 +569,24 @@ class Metrics:
         self.model_evaluation_duration = _histogram(MODEL_EVALUATION_DURATION, r)
         self.model_evaluation_report_failures = _counter(MODEL_EVALUATION_REPORT_FAILURES, r)
         self.model_retraining_decisions = _counter(MODEL_RETRAINING_DECISIONS, r)
+        self.model_registry_version = _lazy(MODEL_REGISTRY_VERSION, r)
+        self.model_registry_version_created = _lazy(MODEL_REGISTRY_VERSION_CREATED, r)
+        self.model_reloads = _counter(MODEL_RELOADS, r)
+        self.model_history_writes = _counter(MODEL_HISTORY_WRITES, r)
+
+    def publish_evaluation(self, result: EvaluationResult, at: float) -> None:
+        """The scores and drift of the latest evaluation (done at Unix time `at`) as gauges."""
+        self.model_rmse.set(_gauge_value(result.rmse))
+        self.model_mae.set(_gauge_value(result.mae))
+        self.model_r2.set(_gauge_value(result.r2))
+        self.model_mape.set(_gauge_value(result.mape))
+        self.model_drifted_features_ratio.set(result.drift_share)
+        self.model_drift_detected.set(1 if result.drift_detected else 0)
+        for feature in DRIFT_FEATURES:
+            score = result.feature_drift_scores.get(feature)
+            self.model_feature_drift_score.labels(feature).set(_gauge_value(score))
+        self.model_evaluation_rows.set(result.rows)
+        self.model_last_evaluation_timestamp.set(at)
 
     def start_at_zero(
         self,
@@ -543,3 +608,8 @@ class Metrics:
             self.model_evaluations.labels(outcome)
         for decision, reason in decisions:
             self.model_retraining_decisions.labels(decision, reason)
+        for outcome in MODEL_RELOADS.label_values["outcome"]:
+            self.model_reloads.labels(outcome)
+        for kind in MODEL_HISTORY_WRITES.label_values["kind"]:
+            for outcome in MODEL_HISTORY_WRITES.label_values["outcome"]:
+                self.model_history_writes.labels(kind, outcome)

@@ -77,6 +77,9 @@ class ModelBundle:
         self.card = card
         self.version: str = str(card["version"])
         self.model_dir = model_dir
+        # Set when the model came from the registry: which version of bike-demand, which run.
+        self.registry_version: str | None = None
+        self.run_id: str | None = None
         self._nodes: list[list[Node]] = [
             [
                 (f, v, -1, -1) if lo == -1 else (f, t, lo, hi)

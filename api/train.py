@@ -22,8 +22,16 @@ from sklearn.ensemble import RandomForestRegressor
 from api.config import FEATURES, REFERENCE_END, REFERENCE_START, TARGET, get_settings
 from api.data import CSV_MEMBER, DataError, _fetch_data, _process_data
 from api.model import CARD_FILE, MODEL_FILE, REFERENCE_FILE, TREES_FILE, export_trees
+from api.registry import CHAMPION_ALIAS, MODEL_NAME, Champion, Registry, RegistryError
 
-__all__ = ["DEFAULT_N_ESTIMATORS", "DEFAULT_RANDOM_STATE", "main", "regression_metrics", "train"]
+__all__ = [
+    "DEFAULT_N_ESTIMATORS",
+    "DEFAULT_RANDOM_STATE",
+    "main",
+    "register",
+    "regression_metrics",
+    "train",
+]
 
 DEFAULT_N_ESTIMATORS = 50
 DEFAULT_RANDOM_STATE = 0
@@ -151,9 +159,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-state", type=int, default=DEFAULT_RANDOM_STATE)
     parser.add_argument("--model-dir", type=Path, default=settings.model_dir)
     parser.add_argument("--source", default=None, help="default: BIKE_SHARING_SOURCE")
+    parser.add_argument(
+        "--no-register",
+        action="store_true",
+        help="only write --model-dir (MODEL_SOURCE=folder); by default the model is also logged "
+        f"to MLflow and registered as the new {MODEL_NAME}@{CHAMPION_ALIAS}",
+    )
+    parser.add_argument(
+        "--unless-champion",
+        action="store_true",
+        help=f"do nothing when {MODEL_NAME}@{CHAMPION_ALIAS} exists (compose's first start)",
+    )
     args = parser.parse_args(argv)
     if args.n_estimators < 1:
         parser.error("--n-estimators must be at least 1")
+    registry = Registry(settings.mlflow_tracking_uri, settings.mlflow_artifacts_dir)
+    if args.unless_champion:
+        try:
+            existing = registry.champion()
+        except RegistryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if existing is not None:
+            print(f"{MODEL_NAME}@{CHAMPION_ALIAS} is version {existing.version}: not retraining")
+            return 0
     try:
         card = train(
             args.model_dir,
@@ -170,7 +199,39 @@ def main(argv: list[str] | None = None) -> int:
         f"({REFERENCE_START} -> {REFERENCE_END}): in-sample RMSE {metrics['rmse']:.1f}, "
         f"R2 {metrics['r2']:.3f} -> {args.model_dir}"
     )
+    if args.no_register:
+        return 0
+    try:
+        # A manual training always promotes: the operator asked for this model.
+        champion = register(registry, args.model_dir, card, promote=True, trigger="manual")
+    except RegistryError as exc:
+        print(f"error: the model was trained but not registered: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"registered {MODEL_NAME} version {champion.version} (run {champion.run_id}); "
+        f"{MODEL_NAME}@{CHAMPION_ALIAS} -> version {champion.version}"
+    )
     return 0
+
+
+def register(
+    registry: Registry, model_dir: Path, card: dict[str, Any], *, promote: bool, trigger: str
+) -> Champion:
+    """Log the training run of `card` (its folder as the run's model) and register it."""
+    params = {
+        **card["model"]["parameters"],
+        "training_window_start": card["training_window"]["start"],
+        "training_window_end": card["training_window"]["end"],
+        "training_rows": card["training_window"]["rows"],
+    }
+    tags = {
+        "model_version": card["version"],
+        "dataset_sha256": card["dataset"]["sha256"],
+        "dataset_source": str(card["dataset"]["source"])[:500],
+        "trigger": trigger,
+    }
+    metrics = {f"training_{k}": v for k, v in card["training_metrics"].items()}
+    return registry.register(model_dir, params=params, metrics=metrics, tags=tags, promote=promote)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ GRAFANA_UNITS: dict[str, str] = {
     "score": GrafanaUnit.NONE,
     "boolean": GrafanaUnit.NONE,
     "info": GrafanaUnit.NONE,
+    "version": GrafanaUnit.NONE,
     "cpu_seconds": GrafanaUnit.SECONDS,
     "per_second": GrafanaUnit.OPS_PER_SECOND,
 }

@@ -45,7 +45,12 @@ GENERATED = {
     "ALERT_WEBHOOK_TOKEN": Secret(
         "the bearer token Alertmanager sends to bike-api's POST /alerts (a retraining trigger)"
     ),
-    "EVALUATE_API_KEY": Secret("the X-API-Key that bike-api's POST /evaluate requires"),
+    "EVALUATE_API_KEY": Secret(
+        "the X-API-Key that bike-api's POST /evaluate and POST /model/reload require"
+    ),
+    "POSTGRES_PASSWORD": Secret(
+        "the password of MLflow's PostgreSQL (compose); kept by the postgres-data volume"
+    ),
 }
 # Secrets some processes read from a file: .env key -> file name in the secrets folder.
 SECRET_FILES = {

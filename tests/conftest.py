@@ -20,6 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # evaluation lock) out of the repository; a test that needs its own state passes state_dir.
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],bike-api,testserver")
 os.environ.setdefault("STATE_DIR", tempfile.mkdtemp(prefix="bike-api-state-"))
+# Apps serve the model folder they are given (MODEL_SOURCE=folder: no MLflow); the tests of the
+# registry, the hot swap and the history say MODEL_SOURCE=registry with a store of their own.
+# Nothing a test runs touches the repository's mlruns/.
+os.environ.setdefault("MODEL_SOURCE", "folder")
+_MLFLOW_DIR = tempfile.mkdtemp(prefix="bike-mlflow-")
+os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{_MLFLOW_DIR}/mlflow.db")
+os.environ.setdefault("MLFLOW_ARTIFACTS_DIR", f"{_MLFLOW_DIR}/artifacts")
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +67,7 @@ def settings(model_dir: Path, dataset_source: str, tmp_path: Path) -> Settings:
         state_dir=tmp_path / "state",
         # Most tests never evaluate: Evidently's import waits for the first /evaluate.
         evaluation_worker_start="first_use",
+        model_source="folder",
     )
 
 

@@ -125,9 +125,9 @@ def test_every_image_is_pinned_by_tag_and_digest(services: dict[str, dict[str, A
     assert pulled
     for name, image in pulled.items():
         assert PINNED.fullmatch(image), f"{name}: {image} needs tag@sha256:digest"
-    dockerfile = (ROOT / "api" / "Dockerfile").read_text()
-    bases = re.findall(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
-    assert bases and all(PINNED.fullmatch(base) for base in bases), bases
+    for dockerfile in (ROOT / "api" / "Dockerfile", ROOT / "mlflow-server" / "Dockerfile"):
+        bases = re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(), re.MULTILINE)
+        assert bases and all(PINNED.fullmatch(base) for base in bases), (dockerfile, bases)
 
 
 def test_every_service_is_hardened_but_the_opt_in_cadvisor(
@@ -140,7 +140,11 @@ def test_every_service_is_hardened_but_the_opt_in_cadvisor(
             continue
         assert "no-new-privileges:true" in service.get("security_opt", []), name
         assert service.get("cap_drop") == ["ALL"], name
-        assert not service.get("cap_add") and not service.get("privileged"), name
+        # PostgreSQL's entrypoint prepares its data folder as root, then drops to its user.
+        allowed = (
+            {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"} if name == "postgres" else set()
+        )
+        assert set(service.get("cap_add", [])) <= allowed and not service.get("privileged"), name
         assert service.get("read_only") is True, name
         assert re.fullmatch(r"\d+[mg]", str(service.get("mem_limit", ""))), name
 
@@ -150,7 +154,9 @@ def test_what_the_read_only_services_write_is_a_volume_or_a_tmpfs(
 ) -> None:
     writes = {
         "bike-api": ["/reports", "/state", "/run/bike-api-metrics", "/tmp"],
-        "train": ["/models", "/data", "/tmp"],
+        "train": ["/data", "/tmp"],
+        "postgres": ["/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"],
+        "mlflow": ["/mlartifacts", "/tmp"],
         "prometheus": ["/prometheus"],
         "alertmanager": ["/alertmanager", "/run/secrets"],
         "grafana": ["/var/lib/grafana", "/tmp"],
@@ -342,16 +348,44 @@ def test_workers_and_their_metrics_folder_reach_the_api(
     assert environment["PROMETHEUS_MULTIPROC_DIR"] in api["tmpfs"]
 
 
-def test_the_api_never_trains_and_training_runs_once(services: dict[str, dict[str, Any]]) -> None:
+def test_the_api_never_trains_and_training_registers_once(
+    services: dict[str, dict[str, Any]],
+) -> None:
     api, train = services["bike-api"], services["train"]
     assert "command" not in api and "entrypoint" not in api
     assert "api.train" not in (ROOT / "api" / "Dockerfile").read_text().split("CMD")[-1]
-    # The model volume is shared: train writes it, the API only reads it.
-    assert ("model", "/models", "rw") in volumes(train)
-    assert ("model", "/models", "ro") in volumes(api)
-    script = train["command"][-1]
-    assert script.startswith("test -f /models/model_card.json &&") and "api.train" in script
-    assert api["environment"]["MODEL_DIR"] == "/models"
+    # The first `up` registers a champion; later ones find it and skip.
+    assert train["command"] == ["python", "-m", "api.train", "--unless-champion"]
+    # The API serves the registry's champion, cached in its state volume (no model volume).
+    for service in (api, train):
+        assert service["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+        assert service["environment"]["MODEL_SOURCE"] == "registry"
+    assert not any(target == "/models" for _, target, _ in volumes(api))
+    assert ("state", "/state", "rw") in volumes(api)
+    assert train["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    assert api["depends_on"]["train"]["condition"] == "service_completed_successfully"
+
+
+def test_mlflow_serves_artifacts_from_postgresql_and_a_volume(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    mlflow, postgres = services["mlflow"], services["postgres"]
+    dockerfile = (ROOT / "mlflow-server" / "Dockerfile").read_text()
+    command = dockerfile.split("CMD", 1)[1]
+    assert '"--serve-artifacts"' in command and '"/mlartifacts"' in command
+    assert "--require-hashes -r /tmp/requirements.lock" in dockerfile
+    uri = mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"]
+    assert uri.startswith("postgresql+psycopg2://mlflow:${POSTGRES_PASSWORD:?") and uri.endswith(
+        "@postgres:5432/mlflow"
+    )
+    assert ("mlflow-artifacts", "/mlartifacts", "rw") in volumes(mlflow)
+    assert ("postgres-data", "/var/lib/postgresql/data", "rw") in volumes(postgres)
+    assert postgres["image"].startswith("postgres:16")
+    assert "ports" not in postgres
+    assert mlflow["depends_on"]["postgres"]["condition"] == "service_healthy"
+    allowed = mlflow["environment"]["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert "mlflow:5000" in allowed and "localhost:5000" in allowed
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
 
 
 def test_ports_are_published_on_loopback_by_default(services: dict[str, dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ so at most 4 bytes each in UTF-8), so no payload can grow the API's memory.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ from pydantic import (
 
 from api import logs
 from api.deps import require_webhook_token
+from api.history import History
 from api.retraining import HISTORY_SIZE, Decision, DecisionLog
 from api.schemas import ERROR_RESPONSES, JSON_NUMBER, ErrorBody
 
@@ -164,7 +166,8 @@ DecisionLogDep = Annotated[DecisionLog, Depends(get_decision_log)]
         **ERROR_RESPONSES,
     },
 )
-async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummary:
+async def receive(payload: WebhookPayload, log: DecisionLogDep, request: Request) -> WebhookSummary:
+    history: History | None = request.app.state.history
     decisions = []
     for alert in payload.alerts:
         labels = alert.labels.as_dict()
@@ -173,6 +176,9 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep) -> WebhookSummar
         )
         if entry is not None:
             decisions.append(entry)
+            if history is not None:
+                # Into the outbox; written to MLflow's decisions experiment in the background.
+                await asyncio.to_thread(history.record_decision, entry, time.time())
     if payload.truncated_alerts:
         # Alertmanager's max_alerts cut them: their decisions wait for the next notification.
         logger.warning(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,8 @@ from api.deps import API_KEY_HEADER, MetricsDep, SettingsDep, require_api_key, r
 from api.evaluation.lock import EvaluationLock
 from api.evaluation.result import PREDICTION, EvaluationResult
 from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
-from api.metrics import DRIFT_FEATURES, Metrics
+from api.history import History
+from api.metrics import Metrics
 from api.model import ModelBundle
 from api.routers.predict import require_json
 from api.schemas import ERROR_RESPONSES, JSON_NUMBER, BikeSharingInput, ErrorBody, field_name
@@ -228,11 +228,6 @@ def _validate(
     return name, records
 
 
-def _gauge_value(value: float | None) -> float:
-    # NaN, not a stale number: the last batch left this score undefined.
-    return math.nan if value is None else value
-
-
 # UCI publishes its ratios with 4 decimals. The report sees the batch at 1e-6: values closer than
 # that (0 and 5e-324 are both valid ratios) would leave Evidently's histograms no finite-sized
 # bins, and the evaluation would fail on a valid batch.
@@ -247,20 +242,6 @@ def _predicted_batch(records: list[EvaluationRecord], bundle: ModelBundle) -> pd
     current = pd.DataFrame(table.round(REPORT_DECIMALS), columns=[*FEATURES, TARGET])
     current[PREDICTION] = predictions
     return current
-
-
-def _publish(metrics: Metrics, result: EvaluationResult) -> None:
-    metrics.model_rmse.set(_gauge_value(result.rmse))
-    metrics.model_mae.set(_gauge_value(result.mae))
-    metrics.model_r2.set(_gauge_value(result.r2))
-    metrics.model_mape.set(_gauge_value(result.mape))
-    metrics.model_drifted_features_ratio.set(result.drift_share)
-    metrics.model_drift_detected.set(1 if result.drift_detected else 0)
-    for feature in DRIFT_FEATURES:
-        score = result.feature_drift_scores.get(feature)
-        metrics.model_feature_drift_score.labels(feature).set(_gauge_value(score))
-    metrics.model_evaluation_rows.set(result.rows)
-    metrics.model_last_evaluation_timestamp.set(time.time())
 
 
 def _message(name: str, result: EvaluationResult, threshold: float) -> str:
@@ -361,7 +342,15 @@ async def _evaluate(
     seconds = time.perf_counter() - start
     metrics.model_evaluation_duration.observe(seconds)
     metrics.model_evaluations.labels(SUCCESS).inc()
-    _publish(metrics, result)
+    at = time.time()
+    metrics.publish_evaluation(result, at)
+    history: History | None = getattr(request.app.state, "history", None)
+    if history is not None:
+        # Into the outbox (a local insert); the MLflow run is written in the background.
+        model = (bundle.version, bundle.registry_version or "", bundle.run_id or "")
+        await asyncio.to_thread(
+            history.record_evaluation, name, result, model, settings.drift_share_threshold, at
+        )
     warning = None
     if result.report_error is not None:
         # The scores are the product, the HTML a by-product: published, and said so.

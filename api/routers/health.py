@@ -30,7 +30,17 @@ async def ready(request: Request) -> JSONResponse:
         request.state.error_type = "model_not_loaded"
         reason = request.app.state.model_error or NOT_LOADED_HINT
         return JSONResponse({"status": "not ready", "detail": reason}, status_code=503)
-    return JSONResponse({"status": "ready", "model_version": bundle.version})
+    status = request.app.state.follower.status
+    body = {
+        "status": "ready",
+        "model_version": bundle.version,
+        "registry_version": bundle.registry_version,
+        # "cache": the registry was not reached; the last champion cached here serves.
+        "model_source": status.source,
+    }
+    if status.registry_error is not None:
+        body["registry_error"] = status.registry_error
+    return JSONResponse(body)
 
 
 @router.get("/")
@@ -44,6 +54,8 @@ async def service_info(request: Request) -> dict[str, Any]:
             "trained_from": REFERENCE_START,
             "trained_to": REFERENCE_END,
             "training_metrics": bundle.card.get("training_metrics"),
+            "registry_version": bundle.registry_version,
+            "run_id": bundle.run_id,
         }
     return {
         "service": request.app.title,

@@ -64,6 +64,10 @@ def test_loaded_model_sets_gauges(client: TestClient, registry: CollectorRegistr
         "version": bundle.version,
         "trained_from": "2011-01-01 00:00:00",
         "trained_to": "2011-01-28 23:00:00",
+        # MODEL_SOURCE=folder: no registry version, no run.
+        "registry_version": "",
+        "run_id": "",
+        "source": "folder",
     }
     assert registry.get_sample_value(MODEL_INFO.name, labels) == 1.0
 

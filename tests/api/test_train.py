@@ -77,6 +77,7 @@ def test_reference_holds_the_january_window(model_dir: Path) -> None:
 
 def test_cli_parameters_and_rerun_is_byte_identical(tmp_path: Path, dataset_source: str) -> None:
     args = ["--n-estimators", "3", "--random-state", "7", "--source", dataset_source]
+    args.append("--no-register")  # the registry's part: tests/api/test_registry.py
     from api.train import main
 
     assert main([*args, "--model-dir", str(tmp_path / "a")]) == 0

@@ -20,6 +20,8 @@ def test_ready_names_the_model(client: TestClient) -> None:
     assert response.json() == {
         "status": "ready",
         "model_version": client.app.state.bundle.version,  # type: ignore[attr-defined]
+        "registry_version": None,
+        "model_source": "folder",
     }
 
 
