@@ -7,7 +7,7 @@ cache, verified and loaded beside the serving one, then swapped in with one assi
 reads the model once, so requests in flight finish on the old model and new ones use the new
 one. The drift reference lives in the version's folder, so it moves with the model. A version
 that cannot be downloaded or verified never replaces a working model; the failure is counted
-(`model_reloads_total{outcome="failed"}`) and `BikeModelReloadFailed` fires.
+(`model_reloads_total{outcome="failed"}`) and the reload-failure alert fires.
 
 The cache (STATE_DIR/models: one folder per version and `champion.json` naming the one served)
 is shared by the API's workers; each worker follows the alias on its own.

@@ -64,6 +64,15 @@ EVALUATION_MAX_AGE_SECONDS = 8 * 24 * 3600
 # resets the gauge to 0) does not hide staleness. Longer than the max age, within Prometheus's
 # default 15-day retention.
 EVALUATION_LOOKBACK = "9d"
+# A champion version that fails to load is retried at every poll (30 s); ten minutes of
+# failures is no transient download error: the registry holds a version the API refuses.
+MODEL_RELOAD_FAILURE_WINDOW = "10m"
+# Labelled data arrive weekly, and a drift alert starts a retraining at once: a champion older
+# than a week while drift persists means no retraining produced a better model (or none ran).
+CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS = 7 * 24 * 3600
+# The MLflow UI (registry, runs), as a browser reaches it: compose publishes it and `make local`
+# runs it on this address.
+MLFLOW_UI_URL = "http://localhost:5000"
 # CPU busy above 90 % for 15 minutes starves the API's event loop.
 NODE_CPU_BUSY_MAX = 0.90
 # Less than 10 % memory available precedes the OOM killer.

@@ -319,6 +319,25 @@ def bar_gauge(
     )
 
 
+def event_annotation(name: str, expr: str) -> dict[str, Any]:
+    """Grafana annotations (titled `name`) where a Prometheus query has a value (e.g.
+    `changes(...) > 0`), drawn on every time series of the dashboard."""
+    return {
+        "name": name,
+        "datasource": dict(DATASOURCE),
+        "enable": True,
+        "expr": expr,
+        "iconColor": "purple",
+    }
+
+
+def external_link(title: str, url: str, tooltip: str) -> g.DashboardLink:
+    """A link in the dashboard's header to another tool (opens in a new tab)."""
+    return g.DashboardLink(
+        title=title, uri=url, tooltip=tooltip, type="link", targetBlank=True, keepTime=False
+    )
+
+
 def query_variable(name: str, label: str, expr: str) -> g.Template:
     """A single-valued dashboard variable filled by a Grafana query (e.g. `label_values`)."""
     return g.Template(
@@ -361,6 +380,8 @@ def dashboard(
     *,
     tags: Sequence[str] = (),
     variables: Sequence[g.Template] = (),
+    annotations: Sequence[dict[str, Any]] = (),
+    links: Sequence[g.DashboardLink] = (),
 ) -> g.Dashboard:
     """A dashboard in house style: laid-out sections, config's refresh and time range, UTC.
 
@@ -372,6 +393,8 @@ def dashboard(
         panels=layout(sections),
         tags=["bikewatch", *tags],
         templating=g.Templating(list=list(variables)),
+        annotations=g.Annotations(list=list(annotations)),
+        links=list(links),
         refresh=config.DASHBOARD_REFRESH,
         time=g.Time(config.DASHBOARD_TIME_FROM, "now"),
         timezone="utc",

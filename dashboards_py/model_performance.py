@@ -15,9 +15,13 @@ from api.metrics import (
     MODEL_MAPE,
     MODEL_PREDICTED_RENTALS,
     MODEL_R2,
+    MODEL_REGISTRY_VERSION,
+    MODEL_REGISTRY_VERSION_CREATED,
+    MODEL_RELOADS,
     MODEL_RETRAINING_DECISIONS,
     MODEL_RMSE,
 )
+from api.registry import CHAMPION_ALIAS, MODEL_NAME
 from authoring import config, promql
 from authoring.house_style import (
     WHOLE_RANGE,
@@ -27,6 +31,8 @@ from authoring.house_style import (
     bar_gauge,
     below,
     dashboard,
+    event_annotation,
+    external_link,
     gauge,
     query,
     stat,
@@ -40,6 +46,15 @@ _LOOKBACK = config.EVALUATION_LOOKBACK
 _evaluation_age = promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)
 # The evaluation gauges are absent until an evaluation sets them (no made-up 0): say so.
 _UNTIL_EVALUATED = " No data until the first evaluation (POST /evaluate)."
+_SERVED = promql.Expr(f"{promql.sel(MODEL_INFO, job=JOB)} == 1", "info")
+# Evaluations credited to the version served when they ran.
+_EVALUATIONS_PER_VERSION = (
+    "sum by (registry_version) ("
+    f"increase({promql.sel(MODEL_EVALUATIONS, outcome='success', job=JOB)}[$__rate_interval])"
+    f" * on (job, instance) group_left (registry_version) ({_SERVED}))"
+)
+_UNTIL_REGISTERED = " No data until a registry version is served (MODEL_SOURCE=folder has none)."
+_MLFLOW_MODEL = f"{config.MLFLOW_UI_URL}/#/models/{MODEL_NAME}"
 
 
 dashboard = dashboard(
@@ -206,15 +221,64 @@ dashboard = dashboard(
             ],
         ),
         Section(
+            "Registry",
+            [
+                stat(
+                    "Champion version",
+                    f"The version of {MODEL_NAME} served ({MODEL_NAME}@{CHAMPION_ALIAS} when it "
+                    "was last loaded); the purple marks on the graphs are its changes. Its "
+                    "runs and versions are in the MLflow UI (the link at the top)."
+                    + _UNTIL_REGISTERED,
+                    query(promql.sel(MODEL_REGISTRY_VERSION, job=JOB), "version"),
+                    decimals=0,
+                    width=4,
+                ),
+                stat(
+                    "Champion age",
+                    "Time since the served version was registered; orange past the age at "
+                    "which, with drift, the stale-champion alert warns." + _UNTIL_REGISTERED,
+                    query(promql.age(MODEL_REGISTRY_VERSION_CREATED, job=JOB), "age"),
+                    thresholds=above(config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS, over="orange"),
+                    sparkline=False,
+                    width=4,
+                ),
+                bar_gauge(
+                    "Champion changes by outcome",
+                    "Versions picked up from the registry over the picked range: success, or "
+                    "failed (the previous version kept serving, and an alert warns).",
+                    query(
+                        promql.increase(
+                            MODEL_RELOADS, by=("outcome",), window=WHOLE_RANGE, job=JOB
+                        ),
+                        "{{outcome}}",
+                        instant=True,
+                    ),
+                    width=8,
+                    height=4,
+                    unit=GrafanaUnit.COUNT,
+                ),
+                timeseries(
+                    "Evaluations per version",
+                    "Successful evaluations, by the registry version served when each ran.",
+                    query(_EVALUATIONS_PER_VERSION, "version {{registry_version}}"),
+                    unit=GrafanaUnit.COUNT,
+                    bars=True,
+                    width=8,
+                    height=4,
+                ),
+            ],
+        ),
+        Section(
             "Model and retraining",
             [
                 panels.loaded_model(),
                 stat(
                     "Model version",
-                    "The loaded model's version and its training window, as labels.",
+                    "The served model's card version, registry version, training run and "
+                    "source (registry, cache when the registry was unreachable, or folder).",
                     query(
-                        promql.sel(MODEL_INFO, job=JOB),
-                        "{{version}} ({{trained_from}} to {{trained_to}})",
+                        _SERVED,
+                        "{{version}} v{{registry_version}} run {{run_id}} ({{source}})",
                         instant=True,
                     ),
                     show_name=True,
@@ -259,4 +323,17 @@ dashboard = dashboard(
         ),
     ],
     tags=["model"],
+    annotations=[
+        event_annotation(
+            f"{MODEL_NAME}@{CHAMPION_ALIAS} changed",
+            f"changes({promql.sel(MODEL_REGISTRY_VERSION, job=JOB)}[2m]) > 0",
+        )
+    ],
+    links=[
+        external_link(
+            "MLflow: bike-demand",
+            _MLFLOW_MODEL,
+            "The registered model's versions, aliases and training runs in the MLflow UI",
+        )
+    ],
 )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from api.metrics import (
+    MODEL_DRIFT_DETECTED,
     MODEL_DRIFTED_FEATURES_RATIO,
     MODEL_INFERENCE_DURATION,
     MODEL_LAST_EVALUATION_TIMESTAMP,
     MODEL_LOADED,
     MODEL_R2,
+    MODEL_REGISTRY_VERSION_CREATED,
+    MODEL_RELOADS,
     MODEL_RMSE,
 )
 from authoring import config
 from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
-from authoring.promql import age, histogram_quantile, sel
+from authoring.promql import age, histogram_quantile, increase, sel
 from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
@@ -184,6 +187,84 @@ evaluation_stale = AlertingRule(
     ),
 )
 
+_reload_window = config.MODEL_RELOAD_FAILURE_WINDOW
+_failed_reloads = sel(MODEL_RELOADS, outcome="failed", **TARGET)
+_reload_failures = increase(
+    MODEL_RELOADS, by=("job", "instance"), window=_reload_window, outcome="failed", **JOB
+)
+model_reload_failed = AlertingRule(
+    name="BikeModelReloadFailed",
+    expression=f"{_reload_failures} > 0",
+    for_="5m",
+    severity="warning",
+    summary="bike-api refuses the registry's champion",
+    description=(
+        "{{ $labels.instance }} failed to load bike-demand@champion again and again over the "
+        f"last {_reload_window} and still serves the previous version: the version cannot be "
+        "downloaded or does not match its model card. "
+        "GET /model names the cause."
+    ),
+    tests=(
+        AlertTest(
+            name="a version refused at every poll warns after five minutes",
+            # Two failures a minute (the 30 s poll), from one minute in.
+            series=(Series(_failed_reloads, "0 0+2x30"),),
+            onset="2m",
+            fires=(Fires(TARGET),),
+        ),
+        AlertTest(
+            name="one failure, then the fixed version loads: quiet ten minutes later",
+            series=(Series(_failed_reloads, "0 1x30"),),
+            quiet_at=("20m", "30m"),
+        ),
+    ),
+)
+
+_champion_max_age = config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS
+_champion_age = age(MODEL_REGISTRY_VERSION_CREATED, **JOB)
+_HOUR = 3600
+# The champion registered at t=0, drift from the start, evaluated hourly: the age passes the
+# limit one step after max age.
+_champion_onset = _champion_max_age + _HOUR
+_champion_samples = (_champion_onset + 2 * _HOUR) // _HOUR + 2
+champion_stale_under_drift = AlertingRule(
+    name="BikeChampionStaleUnderDrift",
+    expression=(
+        f"{_champion_age} > {_champion_max_age} "
+        f"and on (job, instance) {sel(MODEL_DRIFT_DETECTED, **JOB)} == 1"
+    ),
+    for_="1h",
+    severity="warning",
+    summary="The champion is old and the data drifted",
+    description=(
+        "bike-demand@champion on {{ $labels.instance }} was registered "
+        "{{ $value | humanizeDuration }} ago and the latest evaluation detected drift "
+        f"(threshold {format_duration(_champion_max_age)}): no retraining replaced it. See the "
+        "retraining decisions and the MLflow runs."
+    ),
+    tests=(
+        AlertTest(
+            name="a week-old champion with drift warns an hour later",
+            series=(
+                Series(sel(MODEL_REGISTRY_VERSION_CREATED, **TARGET), f"0x{_champion_samples}"),
+                Series(sel(MODEL_DRIFT_DETECTED, **TARGET), f"1x{_champion_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            onset=format_duration(_champion_onset),
+            fires=(Fires(TARGET, _champion_onset + _HOUR),),
+        ),
+        AlertTest(
+            name="an old champion without drift is quiet",
+            series=(
+                Series(sel(MODEL_REGISTRY_VERSION_CREATED, **TARGET), f"0x{_champion_samples}"),
+                Series(sel(MODEL_DRIFT_DETECTED, **TARGET), f"0x{_champion_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            quiet_at=(format_duration(_champion_onset + 2 * _HOUR),),
+        ),
+    ),
+)
+
 groups = (
     RuleGroup("bike-model-records", (INFERENCE_LATENCY,)),
     RuleGroup(
@@ -195,6 +276,8 @@ groups = (
             rmse_high,
             r2_low,
             evaluation_stale,
+            model_reload_failed,
+            champion_stale_under_drift,
         ),
     ),
 )
