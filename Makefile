@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help all compose-up stop install system-deps generate check gen-check lint fmt test unit-test train \
-	api lock bench evaluation traffic drift-report fire-alert local local-stop reliability diff preview
+	api lock bench evaluation evaluations traffic drift-report fire-alert local local-stop reliability diff preview
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -96,11 +96,11 @@ unit-test: system-deps $(STAMP) ## every test but the end-to-end and contract ru
 
 check: lint gen-check unit-test ## lint, generated-is-current, unit tests: before every commit
 
-train: $(STAMP) ## train the model once on the January 2011 reference window
+train: $(STAMP) ## train on the January 2011 window; register and promote it (bike-demand@champion)
 	$(PY) -m api.train
 
-api: $(STAMP) ## run the API alone under uvicorn on :8080 (trains first if needed)
-	@[ -f artifacts/model_card.json ] || $(PY) -m api.train
+api: $(STAMP) ## run the API alone under uvicorn on :8080 (registers a first model if needed)
+	$(PY) -m api.train --unless-champion
 	$(SECRET_ENV) $(PY) -m uvicorn api.main:app --host 127.0.0.1 --port 8080
 
 bench: system-deps $(STAMP) ## benchmarks: /predict vs a bare app, /evaluate, generate
@@ -108,6 +108,9 @@ bench: system-deps $(STAMP) ## benchmarks: /predict vs a bare app, /evaluate, ge
 
 evaluation: $(STAMP) ## send the exam's three February weeks to API_URL/evaluate (default :8080)
 	$(SECRET_ENV) $(PY) -m api.clients.evaluation --url $(API_URL)
+
+evaluations: $(STAMP) ## list the evaluations recorded in MLflow, newest first (API_URL/evaluations)
+	$(PY) -m api.clients.history --url $(API_URL)
 
 traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE options)
 	$(PY) -m api.clients.traffic --url $(API_URL) $(if $(COUNT),--count $(COUNT)) \

@@ -31,7 +31,7 @@ API_KEY_HEADER = "X-API-Key"
 # app.state's value for a secret whose file is configured but unreadable: nothing matches it.
 UNREADABLE = "\0unreadable"
 
-NOT_LOADED_HINT = "the model is not loaded: run `make train` (then restart the API)"
+NOT_LOADED_HINT = "the model is not loaded (GET /ready says why): run `make train`"
 
 
 # async: a plain `def` dependency would cost a thread-pool hop per request.

@@ -37,6 +37,8 @@ class Profile:
     # in .env, and this file is written from it at start (compose: by the container's
     # entrypoint into a tmpfs; native: secrets/ by devtools.secrets).
     webhook_credentials_file: str = "/run/secrets/alert-webhook-token"
+    # MLflow's tracking server and registry (the API follows bike-demand@champion there).
+    mlflow: str = "mlflow:5000"
 
     @property
     def alert_webhook_url(self) -> str:
@@ -76,5 +78,6 @@ LOCAL = Profile(
     rules_dir="../../prometheus/rules",
     # From generated/local/alertmanager/: the repository's secrets/ (devtools.secrets).
     webhook_credentials_file="../../../secrets/alert-webhook-token",
+    mlflow="127.0.0.1:5000",
 )
 PROFILES = (COMPOSE, LOCAL)

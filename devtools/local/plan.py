@@ -43,7 +43,7 @@ __all__ = [
     "secret_files",
     "start_local",
     "start_stack",
-    "train_if_missing",
+    "train_unless_champion",
 ]
 
 GENERATED = ROOT / "generated"
@@ -54,8 +54,12 @@ DEFAULT_RUN_DIR = ROOT / "run"
 DEFAULT_MODEL_DIR = ROOT / "artifacts"
 # `make local` keeps the API workers' shared state (decision log, evaluation lock) here.
 DEFAULT_STATE_DIR = ROOT / "state"
-# The API writes its card last: its presence means a complete artifact.
-MODEL_MARKER = "model_card.json"
+# The embedded MLflow store `make train` and `make api` use (Settings' default): `make local`
+# serves it with `mlflow server`.
+DEFAULT_MLRUNS_DIR = ROOT / "mlruns"
+# MLflow 3's server starts a job runner and seven task consumers (GenAI evaluation jobs) that
+# nothing here uses: each is a Python process holding MLflow (~100 MB).
+MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 # Debian package -> the binary it installs (what `make system-deps` installs).
 DEBIAN_BINARIES = {
@@ -198,20 +202,53 @@ def plan(
     reports_dir: Path,
     secrets_dir: Path,
     state_dir: Path,
+    mlruns_dir: Path,
+    model_poll_seconds: float | None = None,
 ) -> list[Service]:
-    """The services in start order: scrape targets first, so Prometheus finds them up.
+    """The services in start order: MLflow first (the API loads the champion from it), scrape
+    targets next, so Prometheus finds them up.
 
     The API reads its webhook token and evaluation key from the files in `secrets_dir` (the
-    token Alertmanager's config points at) and shares its workers' state in `state_dir`.
+    token Alertmanager's config points at), shares its workers' state in `state_dir` and follows
+    `bike-demand@champion` on the `mlflow server` that serves the SQLite store in `mlruns_dir`.
     """
     api_host, api_port = split_address(profile.api)
+    mlflow_host, mlflow_port = split_address(profile.mlflow)
     api_env = {
         "MODEL_DIR": str(model_dir),
         "REPORTS_DIR": str(reports_dir),
         "STATE_DIR": str(state_dir),
+        "MODEL_SOURCE": "registry",
+        "MLFLOW_TRACKING_URI": f"http://{profile.mlflow}",
         **{f"{key}_FILE": str(secrets_dir / name) for key, name in secrets.SECRET_FILES.items()},
     }
+    if model_poll_seconds is not None:
+        api_env["MODEL_POLL_SECONDS"] = str(model_poll_seconds)
+    mlflow = Service(
+        "mlflow",
+        (
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            mlflow_host,
+            "--port",
+            str(mlflow_port),
+            "--backend-store-uri",
+            embedded_store(mlruns_dir),
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(mlruns_dir / "artifacts"),
+            "--workers",
+            "1",
+        ),
+        profile.mlflow,
+        "/health",
+        MLFLOW_SERVER_ENV,
+    )
     return [
+        mlflow,
         Service(
             "node-exporter",
             ("prometheus-node-exporter", f"--web.listen-address={profile.node_exporter}"),
@@ -263,16 +300,29 @@ def plan(
     ]
 
 
-def train_if_missing(model_dir: Path) -> bool:
-    """Train into `model_dir` unless it holds a complete artifact; True when it trained."""
-    if (model_dir / MODEL_MARKER).exists():
-        return False
-    result = subprocess.run(
-        [sys.executable, "-m", "api.train", "--model-dir", str(model_dir)], cwd=ROOT, check=False
-    )
+def embedded_store(mlruns_dir: Path) -> str:
+    return f"sqlite:///{mlruns_dir / 'mlflow.db'}"
+
+
+def train_unless_champion(mlruns_dir: Path, model_dir: Path) -> None:
+    """Register a first `bike-demand@champion` in the embedded store unless it has one (before
+    `mlflow server` opens it)."""
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": embedded_store(mlruns_dir),
+        "MLFLOW_ARTIFACTS_DIR": str(mlruns_dir / "artifacts"),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "api.train",
+        "--unless-champion",
+        "--model-dir",
+        str(model_dir),
+    ]
+    result = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
         raise StackError(f"training failed (exit {result.returncode}); see the message above")
-    return True
 
 
 def check_binaries() -> None:
@@ -307,6 +357,7 @@ def start_stack(
     model_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
     timeout: float = READY_TIMEOUT_SECONDS,
+    model_poll_seconds: float | None = None,
 ) -> Stack:
     """Render configs for `profile` into `run_dir`, start everything, wait until it is ready.
 
@@ -315,7 +366,7 @@ def start_stack(
     check_binaries()
     run_dir.mkdir(parents=True, exist_ok=True)
     model_dir = model_dir or run_dir / "model"
-    train_if_missing(model_dir)
+    train_unless_champion(run_dir / "mlruns", model_dir)
     prometheus_config, alertmanager_config = render_configs(profile, run_dir, rules_dir)
     stack = Stack(run_dir, profile)
     services = plan(
@@ -327,6 +378,8 @@ def start_stack(
         run_dir / "reports",
         run_dir / "secrets",
         run_dir / "state",
+        run_dir / "mlruns",
+        model_poll_seconds,
     )
     _start_all(stack, services, timeout)
     return stack
@@ -347,7 +400,7 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
             raise StackError(f"{path.relative_to(ROOT)} is missing: run `make generate`")
     if any((run_dir / "pids").glob("*.pid")):
         raise StackError(f"a native stack is already recorded in {run_dir}: `make local-stop`")
-    train_if_missing(model_dir)
+    train_unless_champion(DEFAULT_MLRUNS_DIR, model_dir)
     _ensure_local_secrets()
     stack = Stack(run_dir, LOCAL)
     services = plan(
@@ -359,6 +412,7 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
         ROOT / "reports",
         secrets.DEFAULT_SECRETS_DIR,
         DEFAULT_STATE_DIR,
+        DEFAULT_MLRUNS_DIR,
     )
     grafana = grafana_service(LOCAL, run_dir)
     if grafana is None:

@@ -6,7 +6,8 @@ the targets of the issue:
 
 - load: 0 errors; API resident memory after the load within 10 % of the same after a warm-up;
   `api_requests_total` in Prometheus agrees exactly with the client's count;
-- drill: the model artifact removed and the API restarted -> `BikeModelNotLoaded` fires,
+- drill: MLflow stopped, the API's model cache removed and the API restarted ->
+  `BikeModelNotLoaded` fires,
   /ready answers 503, /health 200, and every process of the stack is still running.
 
 Exit code 0 when every target is met. Whatever happens, the stack is stopped.
@@ -188,7 +189,9 @@ def run_missing_model_drill(stack: Stack, profile: Profile) -> bool:
     model_dir = stack.run_dir / "model"
     body = bodies(model_dir)[0]
     stack.stop("bike-api")
-    shutil.rmtree(model_dir)
+    # Nothing to serve: MLflow down and the API's champion cache gone.
+    stack.stop("mlflow")
+    shutil.rmtree(stack.run_dir / "state" / "models")
     service = stack.services["bike-api"]
     # Without a model /ready never answers 200: wait on liveness instead.
     stack.start(replace(service, ready_path="/health"))
@@ -214,7 +217,7 @@ def run_missing_model_drill(stack: Stack, profile: Profile) -> bool:
     fired_after = time.monotonic() - started
     alive = all(stack.running().values())
     up = prometheus_value(prometheus, "min(up)")
-    print("drill: model artifact removed, API restarted")
+    print("drill: MLflow stopped, the API's model cache removed, API restarted")
     print(f"  /ready            {ready}   target 503   {'ok' if ready == 503 else 'FAIL'}")
     print(f"  /health           {health}   target 200   {'ok' if health == 200 else 'FAIL'}")
     print(f"  /predict          {predict}   target 503   {'ok' if predict == 503 else 'FAIL'}")
@@ -237,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-drill", action="store_true", help="only the load test")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR, help="Prometheus rule files")
     args = parser.parse_args(argv)
-    ports = {n: f"127.0.0.1:{free_port()}" for n in ("api", "ne", "prom", "am", "gf")}
+    ports = {n: f"127.0.0.1:{free_port()}" for n in ("api", "ne", "prom", "am", "gf", "mlflow")}
     profile = Profile(
         name="reliability",
         api=ports["api"],
@@ -245,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         prometheus=ports["prom"],
         alertmanager=ports["am"],
         grafana=ports["gf"],
+        mlflow=ports["mlflow"],
         scrape_interval="1s",
         evaluation_interval="1s",
     )

@@ -144,6 +144,8 @@ def _percentile(out: str, pct: str) -> float:
 def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # The model folder each section trains (no MLflow), unless the section says otherwise.
+    env["MODEL_SOURCE"] = "folder"
     # The API's INFO lines (a line per evaluation) would bury the figures.
     env["LOG_LEVEL"] = "WARNING"
     env.update(extra)
@@ -498,6 +500,127 @@ def _alerts(labels: dict[str, str], post: int, count: int) -> dict[str, object]:
     return {"version": "4", "status": "firing", "alerts": alerts}
 
 
+SWAPS = 5
+SWAP_SECONDS = 30
+TARGET_SWAP_P99_FACTOR = 2.0
+
+
+def bench_swap(seconds: int) -> bool:
+    """/predict at c=16 for 30 s while bike-demand@champion changes 5 times (MLflow SQLite
+    store, the API following the alias every second): errors, and p99 against the steady p99."""
+    from api.registry import Registry
+    from api.train import register
+
+    print(f"== /predict at c=16 while the champion changes {SWAPS} times ({SWAP_SECONDS} s)")
+    work = Path(tempfile.mkdtemp(prefix="bikewatch-bench-swap-"))
+    try:
+        store = Registry(f"sqlite:///{work / 'mlflow.db'}", work / "artifacts")
+        other = work / "other-model"
+        subprocess.run([PYTHON, "-m", "api.train", "--no-register", "--n-estimators", "10",
+                        "--model-dir", str(other)], cwd=ROOT, env=base_env(), check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        models = [trained_model_dir(), other]
+
+        def promote(folder: Path) -> str:
+            card = json.loads((folder / "model_card.json").read_text())
+            return register(store, folder, card, promote=True, trigger="bench").version
+
+        promote(models[0])
+        env = base_env(
+            MODEL_SOURCE="registry",
+            MLFLOW_TRACKING_URI=store.tracking_uri,
+            MLFLOW_ARTIFACTS_DIR=str(work / "artifacts"),
+            STATE_DIR=str(work / "state"),
+            MODEL_POLL_SECONDS="1",
+        )
+        with uvicorn("api.main:app", env) as (url, _, _):
+            wait_for(url + "/ready", timeout=60)
+            time.sleep(SETTLE_SECONDS)
+            wrk(url + "/predict", PREDICT_BODY, 4, 2)
+            steady = wrk(url + "/predict", PREDICT_BODY, 16, 10)
+            script = [
+                "wrk", "-t1", "-c16", f"-d{SWAP_SECONDS}s", "--latency",
+                "-s", str(_wrk_script(work)), url + "/predict",
+            ]  # fmt: skip
+            load = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
+            served = []
+            for swap in range(SWAPS):
+                time.sleep(SWAP_SECONDS / (SWAPS + 1))
+                version = promote(models[(swap + 1) % 2])
+                served.append(_wait_version(url, version))
+            out, _ = load.communicate(timeout=SWAP_SECONDS + 30)
+            swapping = _wrk_result(out)
+            reloads = _metric(url, 'model_reloads_total{outcome="success"}')
+            failed = _metric(url, 'model_reloads_total{outcome="failed"}')
+        # A restart serves the cached champion at once, whether MLflow answers or not.
+        restarts = {}
+        down = f"http://127.0.0.1:{free_port()}"
+        for label, uri in (("registry up", store.tracking_uri), ("registry down", down)):
+            with uvicorn("api.main:app", {**env, "MLFLOW_TRACKING_URI": uri}) as (again, _, t0):
+                wait_for(again + "/ready", timeout=60)
+                restarts[label] = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"  steady    {steady.requests_per_second:9.0f} req/s  p99 {steady.p99_ms:7.2f} ms")
+    print(
+        f"  swapping  {swapping.requests_per_second:9.0f} req/s  p99 {swapping.p99_ms:7.2f} ms  "
+        f"non-2xx {swapping.errors}"
+    )
+    print(
+        f"  champion changes served: {sum(served)}/{SWAPS}; model_reloads_total success "
+        f"{reloads:.0f}, failed {failed:.0f}"
+    )
+    for label, elapsed in restarts.items():
+        print(f"  restart -> /ready from the cache, {label}: {elapsed:.2f} s")
+    ok = _verdict("non-2xx while swapping", swapping.errors, "<=", 0)
+    ok &= _verdict(
+        "restart -> ready, worst (s)", max(restarts.values()), "<=", TARGET_START_TO_READY_S
+    )
+    ok &= _verdict("changes served", sum(served), ">=", SWAPS)
+    factor = swapping.p99_ms / steady.p99_ms
+    ok &= _verdict("p99 swapping / steady", factor, "<=", TARGET_SWAP_P99_FACTOR)
+    return ok
+
+
+def _wrk_script(folder: Path) -> Path:
+    path = folder / "predict.lua"
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(json.dumps(PREDICT_BODY))}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return path
+
+
+def _wrk_result(out: str) -> WrkResult:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"  wrk socket errors: {socket_errors.group(1)}")
+    return WrkResult(
+        rps, _percentile(out, "50"), _percentile(out, "99"), int(errors.group(1)) if errors else 0
+    )
+
+
+def _wait_version(url: str, version: str, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "/ready", timeout=2) as response:
+            if json.load(response).get("registry_version") == version:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def _metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return float("nan")
+
+
 # Helpers add their sections here: name -> function(seconds) returning whether targets were met.
 SECTIONS: dict[str, Callable[[int], bool]] = {
     "predict": bench_predict,
@@ -506,6 +629,7 @@ SECTIONS: dict[str, Callable[[int], bool]] = {
     "evaluate": bench_evaluate,
     "flood": bench_evaluate_flood,
     "alerts": bench_alerts_flood,
+    "swap": bench_swap,
 }
 
 

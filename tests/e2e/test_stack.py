@@ -1,5 +1,7 @@
 """The native stack end to end: targets, rules, every dashboard query, the drift alert's journey
-to the retraining decision, and BikeApiDown when the API stops.
+to the retraining decision, the MLflow registry and history (evaluations as runs, gauges restored
+after a restart, a second training served without a failed request), and BikeApiDown when the
+API stops.
 
 Runs the real generated rules (their real `for:` durations) with 1 s scrapes and evaluations, on
 free ports, in a temporary run folder; whatever happens, every process it started is stopped.
@@ -71,6 +73,8 @@ NATIVELY_EMPTY = (
 STARTUP_SECONDS = 90.0
 ALERT_SECONDS = 150.0
 PREDICTIONS = 300
+# The API looks at bike-demand@champion this often (production: 30 s).
+POLL_SECONDS = 2.0
 # A valid /predict body (a February 2011 morning), for requests whose answer is not the point.
 FEBRUARY_ROW = EXAMPLE_HOUR
 
@@ -233,7 +237,7 @@ def run_client(
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The stack on free ports, ready, all targets up; stopped whatever the tests do."""
-    services = ("api", "node_exporter", "prometheus", "alertmanager", "grafana")
+    services = ("api", "node_exporter", "prometheus", "alertmanager", "grafana", "mlflow")
     ports = {name: f"127.0.0.1:{free_port()}" for name in services}
     profile = Profile(
         name="e2e",
@@ -242,11 +246,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         prometheus=ports["prometheus"],
         alertmanager=ports["alertmanager"],
         grafana=ports["grafana"],
+        mlflow=ports["mlflow"],
         scrape_interval=INTERVAL,
         evaluation_interval=INTERVAL,
     )
     run_dir = tmp_path_factory.mktemp("stack")
-    stack = start_stack(profile, run_dir, rules_dir=RULES_DIR)
+    stack = start_stack(profile, run_dir, rules_dir=RULES_DIR, model_poll_seconds=POLL_SECONDS)
     try:
         env = Live(stack, profile)
 
@@ -407,13 +412,104 @@ def test_drift_drill_panels_have_data(fired: Live) -> None:
     assert round(counted[("RETRAINING_TRIGGERED", "data_drift")]) == 1, counted
 
 
-@pytest.fixture(scope="module")
-def without_model(fired: Live) -> Live:
-    """The API restarted on an empty model folder: it starts, but /predict answers 503."""
+def _metric(live: Live, name: str) -> float | None:
+    for line in httpx.get(f"{live.api}/metrics").text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return None
+
+
+def test_evaluations_are_runs_and_a_restart_restores_the_gauges(fired: Live) -> None:
+    """Every evaluation is an MLflow run; a restarted API reads its scores back from them."""
+
+    def listed() -> set[str]:
+        runs = httpx.get(f"{fired.api}/evaluations").json()["evaluations"]
+        return {run["period"] for run in runs}
+
+    weeks = {"week1_february", "week2_february", "week3_february"}
+    wait_for("the February weeks recorded in MLflow", lambda: weeks <= listed(), 30)
+    # `make evaluations` prints the same history.
+    shown = run_client(fired.stack, "api.clients.history", "--url", fired.api, timeout=60)
+    assert shown.returncode == 0 and all(week in shown.stdout for week in weeks), shown.stdout
+    rmse = _metric(fired, "model_rmse_score")
+    assert rmse is not None
     stack = fired.stack
     stack.stop("bike-api")
-    model_dir = stack.run_dir / "model"
-    model_dir.rename(stack.run_dir / "model.removed")
+    stack.start(stack.services["bike-api"])
+    assert _metric(fired, "model_rmse_score") in (None, rmse)
+    wait_for("the gauges restored", lambda: _metric(fired, "model_rmse_score") == rmse, 30)
+
+
+def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> None:
+    """`make train` again: version 2 becomes the champion and the API serves it within the poll
+    interval, while /predict keeps answering 200."""
+    import threading
+
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def traffic() -> None:
+        nonlocal answered
+        with httpx.Client(base_url=fired.api, timeout=10) as client:
+            while not stop.is_set():
+                response = client.post("/predict", json=FEBRUARY_ROW)
+                answered += 1
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    try:
+        store = fired.stack.run_dir / "mlruns"
+        env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://{fired.profile.mlflow}"}
+        env.pop("MLFLOW_ARTIFACTS_DIR", None)
+        model_dir = fired.stack.run_dir / "model-v2"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.train",
+                "--n-estimators",
+                "10",
+                "--model-dir",
+                str(model_dir),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "bike-demand@champion -> version 2" in result.stdout
+        promoted = time.monotonic()
+
+        def serves_v2() -> bool:
+            return httpx.get(f"{fired.api}/ready").json().get("registry_version") == "2"
+
+        wait_for("version 2 served", serves_v2, 30)
+        assert time.monotonic() - promoted < POLL_SECONDS + 10
+        time.sleep(1)
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == [] and answered > 50, (answered, failures[:5])
+    assert store.is_dir()
+    reloads = httpx.get(f"{fired.api}/metrics").text
+    assert 'model_reloads_total{outcome="failed"} 0.0' in reloads
+
+
+@pytest.fixture(scope="module")
+def without_model(fired: Live) -> Live:
+    """The API restarted with nothing cached and MLflow down: it starts, but /predict answers
+    503."""
+    stack = fired.stack
+    stack.stop("bike-api")
+    stack.stop("mlflow")
+    cache = stack.run_dir / "state" / "models"
+    cache.rename(stack.run_dir / "models.removed")
     # Without a model /ready never answers 200: wait for liveness instead.
     stack.start(replace(stack.services["bike-api"], ready_path="/health"))
     return fired

@@ -57,10 +57,15 @@ def test_configs_are_compiled_for_the_profile_with_the_generated_rules(tmp_path:
 
 
 def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path) -> None:
-    services = local.plan(
-        LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), Path("m"), Path("r"), Path("s"), Path("st")
-    )
-    assert [s.name for s in services] == ["node-exporter", "alertmanager", "bike-api", "prometheus"]
+    paths = (Path("m"), Path("r"), Path("s"), Path("st"), Path("ml"))
+    services = local.plan(LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), *paths)
+    assert [s.name for s in services] == [
+        "mlflow",
+        "node-exporter",
+        "alertmanager",
+        "bike-api",
+        "prometheus",
+    ]
     for service in services:
         assert service.address.startswith("127.0.0.1:")
     alertmanager = next(s for s in services if s.name == "alertmanager")
@@ -71,6 +76,15 @@ def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path
     assert api.env["ALERT_WEBHOOK_TOKEN_FILE"] == str(Path("s") / "alert-webhook-token")
     assert api.env["EVALUATE_API_KEY_FILE"] == str(Path("s") / "evaluate-api-key")
     assert "api.train" not in api.argv
+    # The API follows the champion on the `mlflow server` of the embedded store.
+    mlflow = services[0]
+    assert api.env["MODEL_SOURCE"] == "registry"
+    assert api.env["MLFLOW_TRACKING_URI"] == f"http://{LOCAL.mlflow}" == "http://127.0.0.1:5000"
+    assert mlflow.ready_path == "/health"
+    flags = dict(zip(mlflow.argv[4::2], mlflow.argv[5::2], strict=False))
+    assert flags["--backend-store-uri"] == f"sqlite:///{Path('ml') / 'mlflow.db'}"
+    assert "--serve-artifacts" in mlflow.argv
+    assert mlflow.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
 
 
 def test_the_committed_local_alertmanager_config_reads_the_token_make_local_writes() -> None:
