@@ -126,7 +126,10 @@ class ModelFollower:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.check()
+            try:
+                self.check()
+            except Exception:  # the follower must outlive any one bad poll
+                log.exception("checking the champion failed; trying again at the next poll")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
 
@@ -177,8 +180,14 @@ class ModelFollower:
                 self._state.model_error = self.status.reload_error
             return {"outcome": "failed", "version": champion.version, "detail": str(exc)}
         self._install(bundle, champion, "registry")
-        self._write_pointer(champion)
-        self._prune(champion.version)
+        try:
+            self._write_pointer(champion)
+            self._prune(champion.version)
+        except OSError as exc:
+            # Served, but a restart without the registry would serve the previous version.
+            log.warning(
+                "version %s is served but not recorded in the cache: %s", champion.version, exc
+            )
         self._metrics.model_reloads.labels("success").inc()
         self.status.reload_error = None
         log.info(

@@ -112,6 +112,15 @@ class History:
         self._put("decision", payload)
 
     def _put(self, kind: Kind, payload: dict[str, Any]) -> None:
+        """Queue an entry; a local failure (disk full) is logged and counted, never raised: the
+        history must not fail the evaluation or the decision it records."""
+        try:
+            self._insert(kind, payload)
+        except (sqlite3.Error, OSError) as exc:
+            self._metrics.model_history_writes.labels(kind, "failed").inc()
+            log.error("%s not queued for MLflow (lost from the history): %s", kind, exc)
+
+    def _insert(self, kind: Kind, payload: dict[str, Any]) -> None:
         with closing(self._connect()) as db:
             db.execute(
                 "INSERT INTO outbox (kind, payload, attempts, next_try) VALUES (?, ?, 0, 0)",
@@ -148,7 +157,11 @@ class History:
     def _run(self, served: Callable[[], str | None]) -> None:
         restored = False
         while not self._stop.is_set():
-            wait = self.flush()
+            try:
+                wait = self.flush()
+            except (sqlite3.Error, OSError) as exc:
+                log.error("the history outbox cannot be read: %s", exc)
+                wait = RETRY_MAX_SECONDS
             version = served()
             if not restored and version is not None and self.pending() == 0:
                 try:
@@ -187,6 +200,13 @@ class History:
             for entry_id, kind, payload, attempts in rows:
                 try:
                     self._write(kind, json.loads(payload))
+                except (ValueError, KeyError, TypeError) as exc:
+                    # An entry that can never be written (not what this version queues):
+                    # dropped, said and counted, so it does not block the ones behind it.
+                    self._metrics.model_history_writes.labels(kind, "failed").inc()
+                    log.error("history entry %d dropped, unreadable: %r", entry_id, exc)
+                    db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+                    continue
                 except RegistryError as exc:
                     self._metrics.model_history_writes.labels(kind, "failed").inc()
                     delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**attempts)

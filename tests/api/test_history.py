@@ -179,3 +179,64 @@ def _result(rmse: float) -> EvaluationResult:
         drifted_features=("temp",),
         feature_drift_scores={f: 0.01 for f in FEATURES},
     )
+
+
+def test_an_unwritable_outbox_never_fails_what_it_records(tmp_path: Path) -> None:
+    metrics = Metrics(CollectorRegistry())
+    path = tmp_path / HISTORY_FILE
+    history = History(path, Registry(f"http://127.0.0.1:{_free_port()}", None), metrics)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.mkdir()  # the database cannot be opened any more
+    history.record_evaluation("week1", _result(20.0), ("v", "1", "r"), 0.3, 1.0)
+    failed = {"kind": "evaluation", "outcome": "failed"}
+    assert metrics.registry.get_sample_value(MODEL_HISTORY_WRITES.name, failed) == 1.0
+
+
+def test_an_unreadable_entry_is_dropped_without_blocking_the_others(
+    store: Registry, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    metrics = Metrics(CollectorRegistry())
+    path = tmp_path / HISTORY_FILE
+    history = History(path, store, metrics)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO outbox (kind, payload, attempts, next_try) "
+            "VALUES ('evaluation', '{', 0, 0)"
+        )
+    history.record_evaluation("week2", _result(22.0), ("v", "1", "r"), 0.3, 2.0)
+    history.flush()
+    assert history.pending() == 0
+    (run,) = store.runs(EVALUATIONS_EXPERIMENT, limit=5)
+    assert run["tags"]["period"] == "week2"
+    failed = {"kind": "evaluation", "outcome": "failed"}
+    assert metrics.registry.get_sample_value(MODEL_HISTORY_WRITES.name, failed) == 1.0
+
+
+def test_with_mlflow_down_an_evaluation_succeeds_and_its_run_waits_in_the_outbox(
+    settings: Settings,
+    store: Registry,
+    store_uri: str,
+    model_dir: Path,
+    tmp_path: Path,
+    dataset_source: str,
+) -> None:
+    _promote(store, model_dir)
+    with _app(_settings(settings, tmp_path, store_uri)) as (client, _):
+        _ready(client, "1")  # cached
+    start, end = WEEKLY_PERIODS["week2_february"]
+    body = evaluation_payload(load_hourly(dataset_source), "week2_february", start, end)
+    down = _settings(settings, tmp_path, f"http://127.0.0.1:{_free_port()}")
+    with _app(down) as (client, metrics):
+        response = client.post("/evaluate", json=body, headers={"X-API-Key": KEY})
+        assert response.status_code == 200, response.text
+        failed = {"kind": "evaluation", "outcome": "failed"}
+        _until(lambda: metrics.get_sample_value(MODEL_HISTORY_WRITES.name, failed))
+        assert client.app.state.history.pending() == 1  # type: ignore[attr-defined]
+    # MLflow is back: the next start writes it.
+    with _app(_settings(settings, tmp_path, store_uri)) as (client, _):
+        _flushed(client)
+        periods = [e["period"] for e in client.get("/evaluations").json()["evaluations"]]
+        assert periods == ["week2_february"]
