@@ -105,7 +105,10 @@ async def reload(request: Request) -> ReloadOutcome:
 @router.get(
     "/evaluations",
     summary="Evaluations recorded in MLflow, newest first",
-    responses={503: {"model": ErrorBody, "description": "the MLflow store cannot be read"}},
+    responses={
+        409: {"model": ErrorBody, "description": "MODEL_SOURCE=folder: no MLflow history"},
+        503: {"model": ErrorBody, "description": "the MLflow store cannot be read"},
+    },
 )
 async def evaluations(
     request: Request,
@@ -113,7 +116,7 @@ async def evaluations(
 ) -> EvaluationList:
     history: History | None = request.app.state.history
     if history is None:
-        raise HTTPException(status_code=503, detail="MODEL_SOURCE=folder: no MLflow history")
+        raise HTTPException(status_code=409, detail="MODEL_SOURCE=folder: no MLflow history")
     try:
         found = await asyncio.to_thread(history.evaluations, limit)
     except RegistryError as exc:

@@ -1,7 +1,8 @@
 """The API against its own OpenAPI document: schemathesis generates requests for every operation
 (examples, boundary values, fuzzing; valid and invalid) with a fixed seed, against bike-api
-under real uvicorn with its secrets set. No answer may be a 5xx, and every answer, valid or not,
-must be one the document declares, with the schema it declares.
+under real uvicorn with its secrets set, serving the champion of a real MLflow store (SQLite).
+No answer may be a 5xx, and every answer, valid or not, must be one the document declares, with
+the schema it declares.
 
 Bounded: MAX_EVALUATION_ROWS is 60 here (the document states the configured cap, so the
 boundary cases stay small) and each operation gets at most MAX_EXAMPLES generated cases.
@@ -19,7 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from api.registry import Registry
+from api.train import register
+from tests.api.mlflow_store import migrated_store, store, store_uri
 from tests.api.routers.test_metrics import _free_port, _wait_ready
+
+__all__ = ["migrated_store", "store", "store_uri"]
 
 pytestmark = pytest.mark.contract
 
@@ -28,13 +34,19 @@ SEED = 1
 MAX_EXAMPLES = 50
 
 
-def test_every_operation_keeps_its_contract(model_dir: Path, tmp_path: Path) -> None:
+def test_every_operation_keeps_its_contract(
+    model_dir: Path, tmp_path: Path, store: Registry, store_uri: str
+) -> None:
     binary = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert binary, "schemathesis is missing: `make install` installs the dev tools"
+    card = json.loads((model_dir / "model_card.json").read_text())
+    register(store, model_dir, card, promote=True, trigger="contract")
     port = _free_port()
     env = {
         **os.environ,
-        "MODEL_DIR": str(model_dir),
+        "MODEL_SOURCE": "registry",
+        "MLFLOW_TRACKING_URI": store_uri,
+        "MLFLOW_ARTIFACTS_DIR": str(store.artifacts_dir),
         "STATE_DIR": str(tmp_path / "state"),
         "REPORTS_DIR": str(tmp_path / "reports"),
         "ALERT_WEBHOOK_TOKEN": "contract-token",

@@ -240,3 +240,10 @@ def test_with_mlflow_down_an_evaluation_succeeds_and_its_run_waits_in_the_outbox
         _flushed(client)
         periods = [e["period"] for e in client.get("/evaluations").json()["evaluations"]]
         assert periods == ["week2_february"]
+
+
+def test_without_mlflow_there_is_no_history_and_no_reload(client: TestClient) -> None:
+    """MODEL_SOURCE=folder (the conftest's apps): a conflict with the configuration, not an
+    outage."""
+    response = client.get("/evaluations")
+    assert response.status_code == 409 and "MODEL_SOURCE=folder" in response.json()["detail"]
