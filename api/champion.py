@@ -206,10 +206,13 @@ class ModelFollower:
             try:
                 return load_bundle(folder)
             except ModelNotAvailable:
-                # A damaged copy: moved aside (another worker may be reading it), downloaded anew.
+                # A damaged copy: removed, and downloaded anew.
                 shutil.rmtree(folder, ignore_errors=True)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=f".{champion.version}-"))
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=f".{champion.version}-"))
+        except OSError as exc:
+            raise RegistryError(f"cannot cache version {champion.version}: {exc}") from exc
         try:
             got = self._registry.download(champion, staging / "model")
             # Verified before it enters the cache: a broken version never gets a folder there.

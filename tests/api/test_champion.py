@@ -245,3 +245,16 @@ def _info(card_version: str, champion: Champion, source: str) -> dict[str, str]:
         "run_id": champion.run_id,
         "source": source,
     }
+
+
+def test_an_unusable_cache_is_a_counted_failure_not_a_crash(
+    settings: Settings, store: Registry, store_uri: str, model_dir: Path, tmp_path: Path
+) -> None:
+    _promote(store, model_dir)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / "models").write_text("a file where the cache folder should be")
+    with _app(_settings(settings, tmp_path, store_uri)) as (client, metrics):
+        outcome = _reload(client)
+        assert outcome["outcome"] == "failed" and "cannot cache version 1" in outcome["detail"]
+        assert client.get("/ready").status_code == 503
+        assert (metrics.get_sample_value(MODEL_RELOADS.name, {"outcome": "failed"}) or 0) >= 1
