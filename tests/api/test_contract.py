@@ -98,7 +98,7 @@ def test_every_operation_keeps_its_contract(
     ]
     operations = {scenario["label"] for scenario in scenarios}
     assert operations >= {"POST /predict", "POST /evaluate", "POST /alerts"}, summary
-    assert len(operations) >= 8, (operations, summary)
+    assert len(operations) >= 11, (operations, summary)
     cases = sum(len(scenario.get("cases", {})) for scenario in scenarios)
     print(f"{cases} cases over {len(operations)} operations")
     assert "Traceback" not in log.read_text()
