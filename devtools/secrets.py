@@ -48,6 +48,14 @@ GENERATED = {
     "EVALUATE_API_KEY": Secret(
         "the X-API-Key that bike-api's POST /evaluate and POST /model/reload require"
     ),
+    "MLFLOW_ADMIN_PASSWORD": Secret(
+        "MLflow's admin password (user admin, http://127.0.0.1:5000): the API and `make train` "
+        "use it; MLflow keeps the one it first started with",
+        shown=True,
+    ),
+    "MLFLOW_FLASK_SERVER_SECRET_KEY": Secret(
+        "the key MLflow's server signs its CSRF tokens with (basic-auth app)"
+    ),
     "POSTGRES_PASSWORD": Secret(
         "the password of MLflow's PostgreSQL (compose); kept by the postgres-data volume"
     ),

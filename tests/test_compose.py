@@ -373,6 +373,22 @@ def test_mlflow_serves_artifacts_from_postgresql_and_a_volume(
     dockerfile = (ROOT / "mlflow-server" / "Dockerfile").read_text()
     command = dockerfile.split("CMD", 1)[1]
     assert '"--serve-artifacts"' in command and '"/mlartifacts"' in command
+    # basic-auth: the admin's password and the CSRF key from .env, the user store in a volume.
+    assert '"--app-name", "basic-auth"' in command
+    assert "MLFLOW_AUTH_CONFIG_PATH=/etc/mlflow/basic_auth.ini" in dockerfile
+    auth = (ROOT / "mlflow-server" / "basic_auth.ini").read_text()
+    assert "database_uri = sqlite:////mlflow-auth/basic_auth.db" in auth
+    assert "admin_password" not in auth.replace("MLFLOW_AUTH_ADMIN_PASSWORD", "")
+    assert ("mlflow-auth", "/mlflow-auth", "rw") in volumes(mlflow)
+    environment = mlflow["environment"]
+    assert environment["MLFLOW_AUTH_ADMIN_PASSWORD"].startswith("${MLFLOW_ADMIN_PASSWORD:?")
+    assert environment["MLFLOW_FLASK_SERVER_SECRET_KEY"].startswith(
+        "${MLFLOW_FLASK_SERVER_SECRET_KEY:?"
+    )
+    for client in ("bike-api", "train"):
+        client_env = services[client]["environment"]
+        assert client_env["MLFLOW_TRACKING_USERNAME"] == "admin"
+        assert client_env["MLFLOW_TRACKING_PASSWORD"].startswith("${MLFLOW_ADMIN_PASSWORD:?")
     assert "--require-hashes -r /tmp/requirements.lock" in dockerfile
     uri = mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"]
     assert uri.startswith("postgresql+psycopg2://mlflow:${POSTGRES_PASSWORD:?") and uri.endswith(

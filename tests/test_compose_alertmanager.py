@@ -119,16 +119,22 @@ def test_the_entrypoint_hands_the_token_to_alertmanager_by_file(tmp_path: Path) 
         webhook.server_close()
 
 
-@pytest.mark.parametrize("service", ["bike-api", "alertmanager", "grafana", "evaluation", "train"])
+@pytest.mark.parametrize(
+    "service",
+    ["bike-api", "alertmanager", "grafana", "evaluation", "train", "mlflow", "postgres"],
+)
 def test_each_secret_reaches_its_service_from_dot_env(service: str) -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     environment = services[service]["environment"]
     wanted = {
-        "bike-api": {"ALERT_WEBHOOK_TOKEN", "EVALUATE_API_KEY"},
+        "bike-api": {"ALERT_WEBHOOK_TOKEN", "EVALUATE_API_KEY", "MLFLOW_TRACKING_PASSWORD"},
         "alertmanager": {"ALERT_WEBHOOK_TOKEN"},
         "grafana": {"GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_SECRET_KEY"},
         "evaluation": {"EVALUATE_API_KEY"},
-        "train": set(),
+        "train": {"MLFLOW_TRACKING_PASSWORD"},
+        # (and PostgreSQL's password, inside MLFLOW_BACKEND_STORE_URI)
+        "mlflow": {"MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"},
+        "postgres": {"POSTGRES_PASSWORD"},
     }[service]
     for key in wanted:
         assert str(environment[key]).startswith("${"), (service, key)

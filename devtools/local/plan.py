@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +45,7 @@ __all__ = [
     "start_local",
     "start_stack",
     "train_unless_champion",
+    "write_mlflow_auth_config",
 ]
 
 GENERATED = ROOT / "generated"
@@ -60,6 +62,9 @@ DEFAULT_MLRUNS_DIR = ROOT / "mlruns"
 # MLflow 3's server starts a job runner and seven task consumers (GenAI evaluation jobs) that
 # nothing here uses: each is a Python process holding MLflow (~100 MB).
 MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+# MLflow's basic-auth: one user, the admin, whose password is .env's MLFLOW_ADMIN_PASSWORD.
+MLFLOW_ADMIN = "admin"
+MLFLOW_AUTH_CONFIG = "mlflow-auth.ini"
 
 # Debian package -> the binary it installs (what `make system-deps` installs).
 DEBIAN_BINARIES = {
@@ -203,6 +208,7 @@ def plan(
     secrets_dir: Path,
     state_dir: Path,
     mlruns_dir: Path,
+    mlflow_secrets: Mapping[str, str],
     model_poll_seconds: float | None = None,
 ) -> list[Service]:
     """The services in start order: MLflow first (the API loads the champion from it), scrape
@@ -210,7 +216,10 @@ def plan(
 
     The API reads its webhook token and evaluation key from the files in `secrets_dir` (the
     token Alertmanager's config points at), shares its workers' state in `state_dir` and follows
-    `bike-demand@champion` on the `mlflow server` that serves the SQLite store in `mlruns_dir`.
+    `bike-demand@champion` on the `mlflow server` that serves the SQLite store in `mlruns_dir`,
+    behind MLflow's basic-auth (its config at `run_dir/mlflow-auth.ini`, see
+    `write_mlflow_auth_config`; the admin's password and the CSRF key from `mlflow_secrets`,
+    .env's values).
     """
     api_host, api_port = split_address(profile.api)
     mlflow_host, mlflow_port = split_address(profile.mlflow)
@@ -220,6 +229,8 @@ def plan(
         "STATE_DIR": str(state_dir),
         "MODEL_SOURCE": "registry",
         "MLFLOW_TRACKING_URI": f"http://{profile.mlflow}",
+        "MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN,
+        "MLFLOW_TRACKING_PASSWORD": mlflow_secrets["MLFLOW_ADMIN_PASSWORD"],
         **{f"{key}_FILE": str(secrets_dir / name) for key, name in secrets.SECRET_FILES.items()},
     }
     if model_poll_seconds is not None:
@@ -231,6 +242,8 @@ def plan(
             "-m",
             "mlflow",
             "server",
+            "--app-name",
+            "basic-auth",
             "--host",
             mlflow_host,
             "--port",
@@ -245,7 +258,12 @@ def plan(
         ),
         profile.mlflow,
         "/health",
-        MLFLOW_SERVER_ENV,
+        {
+            **MLFLOW_SERVER_ENV,
+            "MLFLOW_AUTH_CONFIG_PATH": str(run_dir / MLFLOW_AUTH_CONFIG),
+            "MLFLOW_AUTH_ADMIN_PASSWORD": mlflow_secrets["MLFLOW_ADMIN_PASSWORD"],
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": mlflow_secrets["MLFLOW_FLASK_SERVER_SECRET_KEY"],
+        },
     )
     return [
         mlflow,
@@ -298,6 +316,21 @@ def plan(
             "/-/ready",
         ),
     ]
+
+
+def write_mlflow_auth_config(run_dir: Path, mlruns_dir: Path) -> Path:
+    """The basic-auth app's config for `mlflow server` (its user store beside the runs); no
+    secret in it: the admin's password comes from the environment."""
+    path = run_dir / MLFLOW_AUTH_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{mlruns_dir.resolve() / 'basic_auth.db'}\n"
+        f"admin_username = {MLFLOW_ADMIN}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    return path
 
 
 def embedded_store(mlruns_dir: Path) -> str:
@@ -368,6 +401,7 @@ def start_stack(
     model_dir = model_dir or run_dir / "model"
     train_unless_champion(run_dir / "mlruns", model_dir)
     prometheus_config, alertmanager_config = render_configs(profile, run_dir, rules_dir)
+    write_mlflow_auth_config(run_dir, run_dir / "mlruns")
     stack = Stack(run_dir, profile)
     services = plan(
         profile,
@@ -379,6 +413,7 @@ def start_stack(
         run_dir / "secrets",
         run_dir / "state",
         run_dir / "mlruns",
+        secrets.read_values(run_dir / ".env"),
         model_poll_seconds,
     )
     _start_all(stack, services, timeout)
@@ -402,6 +437,7 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
         raise StackError(f"a native stack is already recorded in {run_dir}: `make local-stop`")
     train_unless_champion(DEFAULT_MLRUNS_DIR, model_dir)
     _ensure_local_secrets()
+    write_mlflow_auth_config(run_dir, DEFAULT_MLRUNS_DIR)
     stack = Stack(run_dir, LOCAL)
     services = plan(
         LOCAL,
@@ -413,6 +449,7 @@ def start_local(run_dir: Path, model_dir: Path = DEFAULT_MODEL_DIR) -> Stack:
         secrets.DEFAULT_SECRETS_DIR,
         DEFAULT_STATE_DIR,
         DEFAULT_MLRUNS_DIR,
+        secrets.read_values(secrets.DEFAULT_ENV_FILE),
     )
     grafana = grafana_service(LOCAL, run_dir)
     if grafana is None:

@@ -32,7 +32,7 @@ from authoring import config
 from authoring.profiles import Profile
 from devtools.local.plan import RULES_DIR, start_stack
 from devtools.local.processes import Stack, free_port
-from devtools.secrets import SECRET_FILES
+from devtools.secrets import SECRET_FILES, read_values
 from rules_py.api import api_down
 from rules_py.model import data_drift
 
@@ -440,6 +440,31 @@ def test_evaluations_are_runs_and_a_restart_restores_the_gauges(fired: Live) -> 
     wait_for("the gauges restored", lambda: _metric(fired, "model_rmse_score") == rmse, 30)
 
 
+def mlflow_login(live: Live) -> dict[str, str]:
+    """The environment of an MLflow client of `live`'s server: its URL and the admin's login."""
+    password = read_values(live.stack.run_dir / ".env")["MLFLOW_ADMIN_PASSWORD"]
+    return {
+        "MLFLOW_TRACKING_URI": f"http://{live.profile.mlflow}",
+        "MLFLOW_TRACKING_USERNAME": "admin",
+        "MLFLOW_TRACKING_PASSWORD": password,
+    }
+
+
+def test_mlflow_refuses_to_move_the_champion_without_a_login(fired: Live) -> None:
+    """The API serves whatever `champion` names: MLflow's basic-auth guards the alias."""
+    url = f"http://{fired.profile.mlflow}/api/2.0/mlflow/registered-models/alias"
+    body = {"name": "bike-demand", "alias": "champion", "version": "1"}
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(url, json=body, auth=("admin", "guess")).status_code == 401
+    login = mlflow_login(fired)
+    champion = httpx.get(
+        url,
+        params={"name": "bike-demand", "alias": "champion"},
+        auth=(login["MLFLOW_TRACKING_USERNAME"], login["MLFLOW_TRACKING_PASSWORD"]),
+    )
+    assert champion.status_code == 200 and champion.json()["model_version"]["version"] == "1"
+
+
 def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> None:
     """`make train` again: version 2 becomes the champion and the API serves it within the poll
     interval, while /predict keeps answering 200."""
@@ -462,7 +487,7 @@ def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> No
     thread.start()
     try:
         store = fired.stack.run_dir / "mlruns"
-        env = {**os.environ, "MLFLOW_TRACKING_URI": f"http://{fired.profile.mlflow}"}
+        env = {**os.environ, **mlflow_login(fired)}
         env.pop("MLFLOW_ARTIFACTS_DIR", None)
         model_dir = fired.stack.run_dir / "model-v2"
         result = subprocess.run(

@@ -58,7 +58,8 @@ def test_configs_are_compiled_for_the_profile_with_the_generated_rules(tmp_path:
 
 def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path) -> None:
     paths = (Path("m"), Path("r"), Path("s"), Path("st"), Path("ml"))
-    services = local.plan(LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), *paths)
+    keys = {"MLFLOW_ADMIN_PASSWORD": "pw", "MLFLOW_FLASK_SERVER_SECRET_KEY": "csrf"}
+    services = local.plan(LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), *paths, keys)
     assert [s.name for s in services] == [
         "mlflow",
         "node-exporter",
@@ -81,10 +82,23 @@ def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path
     assert api.env["MODEL_SOURCE"] == "registry"
     assert api.env["MLFLOW_TRACKING_URI"] == f"http://{LOCAL.mlflow}" == "http://127.0.0.1:5000"
     assert mlflow.ready_path == "/health"
-    flags = dict(zip(mlflow.argv[4::2], mlflow.argv[5::2], strict=False))
+    flags = dict(zip(mlflow.argv[6::2], mlflow.argv[7::2], strict=False))
     assert flags["--backend-store-uri"] == f"sqlite:///{Path('ml') / 'mlflow.db'}"
     assert "--serve-artifacts" in mlflow.argv
     assert mlflow.env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    # basic-auth: the server bootstraps its admin with .env's password; the API logs in with it.
+    assert mlflow.argv[4:6] == ("--app-name", "basic-auth")
+    assert mlflow.env["MLFLOW_AUTH_ADMIN_PASSWORD"] == "pw" == api.env["MLFLOW_TRACKING_PASSWORD"]
+    assert mlflow.env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == "csrf"
+    assert mlflow.env["MLFLOW_AUTH_CONFIG_PATH"] == str(tmp_path / "mlflow-auth.ini")
+    assert api.env["MLFLOW_TRACKING_USERNAME"] == "admin"
+
+
+def test_the_mlflow_auth_config_holds_no_secret(tmp_path: Path) -> None:
+    path = local.write_mlflow_auth_config(tmp_path / "run", tmp_path / "mlruns")
+    text = path.read_text()
+    assert f"database_uri = sqlite:///{tmp_path / 'mlruns' / 'basic_auth.db'}" in text
+    assert "admin_username = admin" in text and "password" not in text
 
 
 def test_the_committed_local_alertmanager_config_reads_the_token_make_local_writes() -> None:
