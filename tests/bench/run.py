@@ -160,7 +160,8 @@ def trained_model_dir() -> Path:
     global _model_dir
     if _model_dir is None:
         folder = Path(tempfile.mkdtemp(prefix="bikewatch-bench-"))
-        subprocess.run([PYTHON, "-m", "api.train", "--model-dir", str(folder)], cwd=ROOT,
+        subprocess.run([PYTHON, "-m", "api.train", "--no-register", "--model-dir", str(folder)],
+                       cwd=ROOT,
                        env=base_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         _model_dir = folder
     return _model_dir
