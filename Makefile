@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The flows' environment (Prefect 3.9 needs fastapi<0.151; the API runs 0.165): flows/requirements.in.
+FLOWS_VENV := .venv-flows
+FLOWS_STAMP := $(FLOWS_VENV)/.installed
 API_URL ?= http://localhost:8080
 PROMETHEUS_URL ?= http://localhost:9090
 # The secrets `make all` wrote to secrets/ (from .env), for the API and the clients run from here;
@@ -21,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help all compose-up stop install system-deps generate check gen-check lint fmt test unit-test train \
-	api lock bench evaluation evaluations traffic drift-report fire-alert local local-stop reliability diff preview
+	api lock flows-env retrain bench evaluation evaluations traffic drift-report fire-alert local local-stop reliability diff preview
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -37,12 +40,27 @@ $(STAMP): pyproject.toml api/requirements.lock
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+$(FLOWS_STAMP): pyproject.toml flows/requirements.lock
+	@$(PYTHON) -m venv $(FLOWS_VENV)
+	$(FLOWS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(FLOWS_VENV)/bin/python -m pip install -q --require-hashes -r flows/requirements.lock
+	$(FLOWS_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+flows-env: $(FLOWS_STAMP) ## create .venv-flows (Prefect and the service, flows/requirements.lock)
+
+retrain: $(FLOWS_STAMP) ## the retrain flow: challenger vs champion, promoted on evidence (UNTIL=YYYY-MM-DD)
+	$(FLOWS_VENV)/bin/python -m flows.retrain --until $(or $(UNTIL),2011-07-31)
+
 lock: $(STAMP) ## re-pin the images' dependencies with hashes (api/, mlflow-server/requirements.lock)
 	$(PY) -m pip install -q 'uv>=0.9,<1'
 	$(PY) -m uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command "make lock" --quiet -o api/requirements.lock -c api/lock-constraints.txt
 	$(PY) -m uv pip compile mlflow-server/requirements.in --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command "make lock" --quiet -o mlflow-server/requirements.lock
+	$(PY) -m uv pip compile pyproject.toml flows/requirements.in --extra store --universal \
+		--python-version 3.11 --generate-hashes -c api/lock-constraints.txt \
+		--custom-compile-command "make lock" --quiet -o flows/requirements.lock
 
 install: $(STAMP) ## create .venv with the project and its dev tools
 
@@ -88,10 +106,10 @@ fmt: $(STAMP) ## format the sources
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: system-deps $(STAMP) ## every test, the end-to-end test included (installs what it needs)
+test: system-deps $(STAMP) $(FLOWS_STAMP) ## every test, the end-to-end test included (installs what it needs)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
-unit-test: system-deps $(STAMP) ## every test but the end-to-end and contract runs (the inner loop)
+unit-test: system-deps $(STAMP) $(FLOWS_STAMP) ## every test but the end-to-end and contract runs (the inner loop)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not contract"
 
 check: lint gen-check unit-test ## lint, generated-is-current, unit tests: before every commit

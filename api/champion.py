@@ -240,10 +240,12 @@ class ModelFollower:
         self.status.registry_version = champion.version if champion else None
         self.status.run_id = champion.run_id if champion else None
         metrics = self._metrics
+        window = bundle.card.get("training_window", {})
         labels = (
             bundle.version,
-            REFERENCE_START,
-            REFERENCE_END,
+            # The training window the card records (a retrained model's is not January's).
+            str(window.get("start", REFERENCE_START)),
+            str(window.get("end", REFERENCE_END)),
             champion.version if champion else "",
             champion.run_id if champion else "",
             source,

@@ -77,6 +77,7 @@ def train(
     source: str | None = None,
     n_estimators: int = DEFAULT_N_ESTIMATORS,
     random_state: int = DEFAULT_RANDOM_STATE,
+    window: tuple[str, str] = (REFERENCE_START, REFERENCE_END),
 ) -> dict[str, Any]:
     """Fit on the reference window, write model.joblib, model_card.json, reference.csv.
 
@@ -86,7 +87,8 @@ def train(
     """
     raw = _fetch_data(source)
     hourly = _process_data(raw)
-    reference = hourly.loc[REFERENCE_START:REFERENCE_END]
+    # The training window is also the drift reference the model carries (reference.csv).
+    reference = hourly.loc[window[0] : window[1]]
     x = reference[list(FEATURES)].to_numpy(dtype=np.float64)
     y = reference[TARGET].to_numpy(dtype=np.float64)
     # Fitted on a bare array (no feature names), so predicting from arrays raises no warning;
@@ -126,8 +128,8 @@ def train(
             "rows": len(raw),
         },
         "training_window": {
-            "start": REFERENCE_START,
-            "end": REFERENCE_END,
+            "start": window[0],
+            "end": window[1],
             "rows": len(reference),
         },
         "features": list(FEATURES),
@@ -215,23 +217,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def register(
-    registry: Registry, model_dir: Path, card: dict[str, Any], *, promote: bool, trigger: str
+    registry: Registry,
+    model_dir: Path,
+    card: dict[str, Any],
+    *,
+    promote: bool,
+    trigger: str,
+    metrics: dict[str, float] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Champion:
-    """Log the training run of `card` (its folder as the run's model) and register it."""
+    """Log the training run of `card` (its folder as the run's model) and register it; `metrics`
+    and `tags` add to the run's own (a retraining's comparison with the champion)."""
     params = {
         **card["model"]["parameters"],
         "training_window_start": card["training_window"]["start"],
         "training_window_end": card["training_window"]["end"],
         "training_rows": card["training_window"]["rows"],
     }
-    tags = {
+    run_tags = {
         "model_version": card["version"],
         "dataset_sha256": card["dataset"]["sha256"],
         "dataset_source": str(card["dataset"]["source"])[:500],
         "trigger": trigger,
     }
-    metrics = {f"training_{k}": v for k, v in card["training_metrics"].items()}
-    return registry.register(model_dir, params=params, metrics=metrics, tags=tags, promote=promote)
+    run_metrics = {f"training_{k}": v for k, v in card["training_metrics"].items()}
+    return registry.register(
+        model_dir,
+        params=params,
+        metrics={**run_metrics, **(metrics or {})},
+        tags={**run_tags, **(tags or {})},
+        promote=promote,
+    )
 
 
 if __name__ == "__main__":

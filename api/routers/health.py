@@ -51,8 +51,8 @@ async def service_info(request: Request) -> dict[str, Any]:
     if bundle is not None:
         model = {
             "version": bundle.version,
-            "trained_from": REFERENCE_START,
-            "trained_to": REFERENCE_END,
+            "trained_from": bundle.card.get("training_window", {}).get("start", REFERENCE_START),
+            "trained_to": bundle.card.get("training_window", {}).get("end", REFERENCE_END),
             "training_metrics": bundle.card.get("training_metrics"),
             "registry_version": bundle.registry_version,
             "run_id": bundle.run_id,
