@@ -96,7 +96,10 @@ class ModelFollower:
             )
             return False
         except (OSError, ValueError, TypeError) as exc:
-            self._state.model_error = f"the cache's {CACHE_POINTER} is unreadable ({exc})"
+            # The kind of error, not its text: an OSError's names a server path.
+            self._cache_error = f"the cache's {CACHE_POINTER} is unreadable ({type(exc).__name__})"
+            self._state.model_error = self._cache_error
+            log.warning("%s: %s", self._cache_error, exc)
             return False
         try:
             bundle = load_bundle(self.cache_dir / cached.version)
@@ -212,7 +215,7 @@ class ModelFollower:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=f".{champion.version}-"))
         except OSError as exc:
-            raise RegistryError(f"cannot cache version {champion.version}: {exc}") from exc
+            raise RegistryError(f"cannot cache version {champion.version}: {exc.strerror}") from exc
         try:
             got = self._registry.download(champion, staging / "model")
             # Verified before it enters the cache: a broken version never gets a folder there.
@@ -223,7 +226,7 @@ class ModelFollower:
                 if not folder.is_dir():  # not "another worker put it there first"
                     raise
         except OSError as exc:
-            raise RegistryError(f"cannot cache version {champion.version}: {exc}") from exc
+            raise RegistryError(f"cannot cache version {champion.version}: {exc.strerror}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return load_bundle(folder)

@@ -14,21 +14,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from prefect import flow, get_run_logger, task
+# Prefect's temporary local server (no PREFECT_API_URL): no telemetry writes (under load they
+# lock its SQLite database: "database is locked"), a longer SQLite busy wait, no UI. Set before
+# Prefect reads its settings; the environment still wins.
+for _name, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+    "PREFECT_SERVER_UI_ENABLED": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
 
-from api.config import FEATURES, REFERENCE_START, TARGET, get_settings
-from api.data import load_hourly
-from api.model import load_bundle
-from api.registry import Champion, Registry, RegistryError
-from api.train import register, regression_metrics, train
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
+
+from api.config import FEATURES, REFERENCE_START, TARGET, get_settings  # noqa: E402
+from api.data import load_hourly  # noqa: E402
+from api.model import load_bundle  # noqa: E402
+from api.registry import Champion, Registry, RegistryError  # noqa: E402
+from api.train import register, regression_metrics, train  # noqa: E402
 
 __all__ = ["HOLDOUT_DAYS", "RETRAIN_MARGIN", "main", "retrain"]
 
