@@ -219,7 +219,7 @@ class ModelFollower:
         try:
             got = self._registry.download(champion, staging / "model")
             # Verified before it enters the cache: a broken version never gets a folder there.
-            load_bundle(got)
+            bundle = load_bundle(got)
             try:
                 os.rename(got, folder)
             except OSError:
@@ -229,7 +229,9 @@ class ModelFollower:
             raise RegistryError(f"cannot cache version {champion.version}: {exc.strerror}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return load_bundle(folder)
+        # Loaded and verified once; its files (the drift reference) are read from the cache now.
+        bundle.model_dir = folder
+        return bundle
 
     # Serving -------------------------------------------------------------------------------
 
