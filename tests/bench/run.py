@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,9 @@ def wrk(url: str, body: Mapping[str, object], connections: int, seconds: int) ->
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if socket_errors:
+        print(f"  wrk socket errors: {socket_errors.group(1)}")
     return WrkResult(
         rps, _percentile(out, "50"), _percentile(out, "99"), int(errors.group(1)) if errors else 0
     )
@@ -539,18 +543,15 @@ def bench_swap(seconds: int) -> bool:
             time.sleep(SETTLE_SECONDS)
             wrk(url + "/predict", PREDICT_BODY, 4, 2)
             steady = wrk(url + "/predict", PREDICT_BODY, 16, 10)
-            script = [
-                "wrk", "-t1", "-c16", f"-d{SWAP_SECONDS}s", "--latency",
-                "-s", str(_wrk_script(work)), url + "/predict",
-            ]  # fmt: skip
-            load = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
-            served = []
-            for swap in range(SWAPS):
-                time.sleep(SWAP_SECONDS / (SWAPS + 1))
-                version = promote(models[(swap + 1) % 2])
-                served.append(_wait_version(url, version))
-            out, _ = load.communicate(timeout=SWAP_SECONDS + 30)
-            swapping = _wrk_result(out)
+            # The load runs in a thread while this one promotes.
+            with ThreadPoolExecutor(1) as pool:
+                load = pool.submit(wrk, url + "/predict", PREDICT_BODY, 16, SWAP_SECONDS)
+                served = []
+                for swap in range(SWAPS):
+                    time.sleep(SWAP_SECONDS / (SWAPS + 1))
+                    version = promote(models[(swap + 1) % 2])
+                    served.append(_wait_version(url, version))
+                swapping = load.result(timeout=SWAP_SECONDS + 30)
             reloads = _metric(url, 'model_reloads_total{outcome="success"}')
             failed = _metric(url, 'model_reloads_total{outcome="failed"}')
         # A restart serves the cached champion at once, whether MLflow answers or not.
@@ -581,27 +582,6 @@ def bench_swap(seconds: int) -> bool:
     factor = swapping.p99_ms / steady.p99_ms
     ok &= _verdict("p99 swapping / steady", factor, "<=", TARGET_SWAP_P99_FACTOR)
     return ok
-
-
-def _wrk_script(folder: Path) -> Path:
-    path = folder / "predict.lua"
-    path.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(json.dumps(PREDICT_BODY))}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-    )
-    return path
-
-
-def _wrk_result(out: str) -> WrkResult:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    if socket_errors:
-        print(f"  wrk socket errors: {socket_errors.group(1)}")
-    return WrkResult(
-        rps, _percentile(out, "50"), _percentile(out, "99"), int(errors.group(1)) if errors else 0
-    )
 
 
 def _wait_version(url: str, version: str, timeout: float = 10.0) -> bool:
