@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 # Prefect's temporary local server (no PREFECT_API_URL): no telemetry writes (under load they
-# lock its SQLite database: "database is locked"), a longer SQLite busy wait, no UI. Set before
-# Prefect reads its settings; the environment still wins.
+# lock its SQLite database: "database is locked"), a longer SQLite busy wait, no UI, and two
+# minutes to start instead of 20 s (on CI's two busy cores its migrations took longer than 20 s).
+# Set before Prefect reads its settings; the environment still wins.
 for _name, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_UI_ENABLED": "false",
 }.items():
     os.environ.setdefault(_name, _value)
