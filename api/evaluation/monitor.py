@@ -21,6 +21,7 @@ from api.evaluation.result import PREDICTION, EvaluationResult
 from api.model import ModelBundle, ModelNotAvailable, load_bundle
 
 __all__ = [
+    "DEFAULT_CURRENT",
     "EXIT_ERROR",
     "EXIT_NO_ACTION",
     "EXIT_RETRAINING",
@@ -28,7 +29,12 @@ __all__ = [
     "RETRAINING_TRIGGERED",
     "Decision",
     "decide",
+    "load_model",
     "main",
+    "parse_args",
+    "periods",
+    "report",
+    "summary",
 ]
 
 NO_ACTION = "NO_ACTION"
@@ -106,6 +112,22 @@ def _period(frame: pd.DataFrame, start: str, end: str, what: str) -> pd.DataFram
     return rows
 
 
+def periods(
+    hourly: pd.DataFrame, reference: tuple[str, str], current: tuple[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reference and current rows of `hourly`, each window given as (start, end) dates."""
+    return _period(hourly, *reference, "reference"), _period(hourly, *current, "current")
+
+
+def load_model(model_dir: Path) -> ModelBundle | None:
+    """The model in `model_dir`, or None (said on stdout): the drift needs no model."""
+    try:
+        return load_bundle(model_dir)
+    except ModelNotAvailable as exc:
+        print(f"[monitor] no model, drift only: {exc}")
+        return None
+
+
 def _with_predictions(frame: pd.DataFrame, bundle: ModelBundle | None) -> pd.DataFrame:
     table = frame[[*FEATURES, TARGET]].copy()
     if bundle is not None:
@@ -113,11 +135,11 @@ def _with_predictions(frame: pd.DataFrame, bundle: ModelBundle | None) -> pd.Dat
     return table
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str, description: str | None) -> argparse.ArgumentParser:
     settings = get_settings()
     parser = argparse.ArgumentParser(
-        prog="python -m api.evaluation.monitor",
-        description=__doc__,
+        prog=prog,
+        description=description,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -143,72 +165,121 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def parse_args(
+    argv: list[str] | None = None,
+    prog: str = "python -m api.evaluation.monitor",
+    description: str | None = __doc__,
+) -> argparse.Namespace:
+    """The monitor's options (the monitor flow takes the same); exits 2 on a bad one."""
+    parser = _parser(prog, description)
+    args = parser.parse_args(argv)
     if not 0 < args.threshold <= 1:
-        _parser().error("--threshold must be in (0, 1]")
+        parser.error("--threshold must be in (0, 1]")
     if args.keep < 1:
-        _parser().error("--keep must be at least 1")
+        parser.error("--keep must be at least 1")
+    return args
+
+
+def report(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    bundle: ModelBundle | None,
+    *,
+    windows: tuple[tuple[str, str], tuple[str, str]],
+    threshold: float,
+    reports_dir: Path,
+    keep: int,
+) -> EvaluationResult:
+    """The Evidently report of `current` against `reference`, saved as HTML and JSON.
+
+    `windows` are the reference's and the current's (start, end) as asked for, for the log line.
+    Raises `reports.ReportError` or `OSError`.
+    """
+    from api.evaluation import reports
+
+    (reference_start, reference_end), (current_start, current_end) = windows
+    print(
+        f"[monitor] reference {reference_start} -> {reference_end} "
+        f"({len(reference)} rows) vs current {current_start} -> {current_end} "
+        f"({len(current)} rows)"
+    )
+    return reports.evaluate(
+        reports.Reference(_with_predictions(reference, bundle)),
+        _with_predictions(current, bundle),
+        drift_share_threshold=threshold,
+        reports_dir=reports_dir,
+        label=f"monitor-{current.index[0]:%Y%m%d}-{current.index[-1]:%Y%m%d}",
+        keep=keep,
+    )
+
+
+def summary(
+    result: EvaluationResult,
+    decision: Decision,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    bundle: ModelBundle | None,
+) -> list[str]:
+    """What the monitor prints after the report; the last line is the course's monitor line."""
+    lines: list[str] = []
+    if result.rmse is not None and bundle is not None:
+        r2 = "undefined" if result.r2 is None else f"{result.r2:.3f}"
+        lines.append(
+            f"[monitor] model {bundle.version}: RMSE {result.rmse:.2f}, MAE {result.mae:.2f}, "
+            f"R2 {r2}, MAPE {result.mape:.1f} %"
+        )
+    scores = ", ".join(f"{f}={s:.3f}" for f, s in result.feature_drift_scores.items())
+    lines.append(f"[monitor] feature drift scores: {scores}")
+    drifted = ", ".join(result.drifted_features) or "none"
+    lines.append(
+        f"[monitor] drifted features ({len(result.drifted_features)} of {len(FEATURES)}): {drifted}"
+    )
+    lines.append(
+        f"[monitor] target drift: mean cnt {reference[TARGET].mean():.1f} -> "
+        f"{current[TARGET].mean():.1f} ({decision.target_drift:.1%} of the reference mean)"
+    )
+    if decision.action == RETRAINING_TRIGGERED:
+        lines.append(
+            f"[monitor] {RETRAINING_TRIGGERED}: {decision.reason}. Simulated: no retraining "
+            f"job was launched; run `make train` on newer data to retrain."
+        )
+    else:
+        lines.append(f"[monitor] {NO_ACTION}: {decision.reason}")
+    lines.append(
+        f"[Evidently] report_html={result.html_path} report_json={result.json_path} "
+        f"drift_share={result.drift_share:.2f} -> {decision.action} {decision.reason}"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    windows = ((args.reference_start, args.reference_end), (args.current_start, args.current_end))
     try:
-        hourly = load_hourly(args.source)
-        reference = _period(hourly, args.reference_start, args.reference_end, "reference")
-        current = _period(hourly, args.current_start, args.current_end, "current")
+        reference, current = periods(load_hourly(args.source), *windows)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    try:
-        bundle: ModelBundle | None = load_bundle(args.model_dir)
-    except ModelNotAvailable as exc:
-        print(f"[monitor] no model, drift only: {exc}")
-        bundle = None
+    bundle = load_model(args.model_dir)
     # Evidently takes seconds to import: only once the arguments and data are known good.
     from api.evaluation import reports
 
-    print(
-        f"[monitor] reference {args.reference_start} -> {args.reference_end} "
-        f"({len(reference)} rows) vs current {args.current_start} -> {args.current_end} "
-        f"({len(current)} rows)"
-    )
     try:
-        result = reports.evaluate(
-            reports.Reference(_with_predictions(reference, bundle)),
-            _with_predictions(current, bundle),
-            drift_share_threshold=args.threshold,
+        result = report(
+            reference,
+            current,
+            bundle,
+            windows=windows,
+            threshold=args.threshold,
             reports_dir=args.reports_dir,
-            label=f"monitor-{current.index[0]:%Y%m%d}-{current.index[-1]:%Y%m%d}",
             keep=args.keep,
         )
     except (reports.ReportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     decision = decide(result, reference, current, args.threshold)
-    if result.rmse is not None and bundle is not None:
-        r2 = "undefined" if result.r2 is None else f"{result.r2:.3f}"
-        print(
-            f"[monitor] model {bundle.version}: RMSE {result.rmse:.2f}, MAE {result.mae:.2f}, "
-            f"R2 {r2}, MAPE {result.mape:.1f} %"
-        )
-    scores = ", ".join(f"{f}={s:.3f}" for f, s in result.feature_drift_scores.items())
-    print(f"[monitor] feature drift scores: {scores}")
-    drifted = ", ".join(result.drifted_features) or "none"
-    print(
-        f"[monitor] drifted features ({len(result.drifted_features)} of {len(FEATURES)}): {drifted}"
-    )
-    print(
-        f"[monitor] target drift: mean cnt {reference[TARGET].mean():.1f} -> "
-        f"{current[TARGET].mean():.1f} ({decision.target_drift:.1%} of the reference mean)"
-    )
-    if decision.action == RETRAINING_TRIGGERED:
-        print(
-            f"[monitor] {RETRAINING_TRIGGERED}: {decision.reason}. Simulated: no retraining "
-            f"job was launched; run `make train` on newer data to retrain."
-        )
-    else:
-        print(f"[monitor] {NO_ACTION}: {decision.reason}")
-    print(
-        f"[Evidently] report_html={result.html_path} report_json={result.json_path} "
-        f"drift_share={result.drift_share:.2f} -> {decision.action} {decision.reason}"
-    )
+    for line in summary(result, decision, reference, current, bundle):
+        print(line)
     return decision.exit_code
 
 
