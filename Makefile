@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help all compose-up stop install system-deps generate check gen-check lint fmt test unit-test train \
-	api lock flows-env retrain bench evaluation evaluations traffic drift-report fire-alert local local-stop reliability diff preview
+	api lock flows-env retrain monitor bench evaluation evaluations traffic drift-report fire-alert local local-stop reliability diff preview
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -49,8 +49,12 @@ $(FLOWS_STAMP): pyproject.toml flows/requirements.lock
 
 flows-env: $(FLOWS_STAMP) ## create .venv-flows (Prefect and the service, flows/requirements.lock)
 
-retrain: $(FLOWS_STAMP) ## the retrain flow: challenger vs champion, promoted on evidence (UNTIL=YYYY-MM-DD)
-	$(FLOWS_VENV)/bin/python -m flows.retrain --until $(or $(UNTIL),2011-07-31)
+retrain: $(FLOWS_STAMP) ## the retrain flow by hand: challenger vs champion, promoted on evidence (UNTIL=YYYY-MM-DD, default: the newest labelled batch)
+	$(FLOWS_VENV)/bin/python -m flows.retrain $(if $(UNTIL),--until $(UNTIL))
+
+monitor: $(FLOWS_STAMP) ## the monitor flow: drift-report's reports and decision as Prefect tasks (CURRENT_START, CURRENT_END)
+	$(FLOWS_VENV)/bin/python -m flows.monitor $(if $(CURRENT_START),--current-start $(CURRENT_START)) \
+		$(if $(CURRENT_END),--current-end $(CURRENT_END))
 
 lock: $(STAMP) ## re-pin the images' dependencies with hashes (api/, mlflow-server/requirements.lock)
 	$(PY) -m pip install -q 'uv>=0.9,<1'
@@ -162,13 +166,13 @@ stop: ## stop what `make all` started: the native stack, the compose stack, or b
 	fi; \
 	[ -n "$$stopped" ] || echo "make stop: nothing to stop (no native stack in run/, no Docker engine)"
 
-local: system-deps $(STAMP) ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
+local: system-deps $(STAMP) $(FLOWS_STAMP) ## the same stack without Docker, on 127.0.0.1 (run/ holds logs, pids)
 	$(PY) -m devtools.local start
 
 local-stop: ## stop exactly what `make local` started
 	$(PY) -m devtools.local stop
 
-reliability: system-deps $(STAMP) ## 10,000 /predict at c=64 on a fresh native stack, then the missing-model drill
+reliability: system-deps $(STAMP) $(FLOWS_STAMP) ## 10,000 /predict at c=64 on a fresh native stack, then the missing-model drill
 	$(PY) tests/bench/reliability.py
 
 diff: $(STAMP) ## semantic diff of dashboards and rules vs BASE (default: merge base); FORMAT=markdown for a PR

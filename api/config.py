@@ -19,6 +19,7 @@ from api.features import (
 
 __all__ = [
     "BUNDLED_DATASET",
+    "DEFAULT_DEPLOYMENT",
     "DEFAULT_DRIFT_SHARE_THRESHOLD",
     "FEATURES",
     "REFERENCE_END",
@@ -37,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DATASET = Path(__file__).resolve().parent / "dataset" / "bike+sharing+dataset.zip"
 # UCI's own download, for BIKE_SHARING_SOURCE when a fresh copy is wanted.
 UCI_URL = "https://archive.ics.uci.edu/static/public/275/bike+sharing+dataset.zip"
+
+
+# The retrain deployment (flow/deployment) as flows/worker.py serves it.
+DEFAULT_DEPLOYMENT = "retrain/retrain"
 
 
 class Settings(BaseSettings):
@@ -86,6 +91,13 @@ class Settings(BaseSettings):
     # How often the API asks the registry whether `champion` moved (POST /model/reload: at once).
     # 30 s: a promotion is served within a minute, at one cheap registry call per worker per poll.
     model_poll_seconds: float = Field(30.0, gt=0)
+    # The Prefect server a RETRAINING_TRIGGERED decision starts the `retrain` flow on (Prefect's
+    # own variable names; the auth string is `user:password`, the server's basic auth). Unset:
+    # a decision is recorded, and no retraining starts (`make retrain` runs one by hand).
+    prefect_api_url: str | None = None
+    prefect_api_auth_string: SecretStr | None = None
+    # flow/deployment, as flows/worker.py serves it.
+    retrain_deployment: str = Field(DEFAULT_DEPLOYMENT, pattern=r"^[\w.-]+/[\w.-]+$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -111,6 +123,18 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: object) -> object:
         # compose passes `BIKE_SHARING_SOURCE=` through when the user set nothing: the default.
         return str(BUNDLED_DATASET) if value in ("", None) else value
+
+    @field_validator("retrain_deployment", mode="before")
+    @classmethod
+    def _default_when_empty(cls, value: object) -> object:
+        # compose passes `RETRAIN_DEPLOYMENT=` through when the user set nothing: the default.
+        return DEFAULT_DEPLOYMENT if value in ("", None) else value
+
+    @field_validator("prefect_api_url", "prefect_api_auth_string", mode="before")
+    @classmethod
+    def _none_when_empty(cls, value: object) -> object:
+        # compose's `PREFECT_API_URL=` (nothing set) means no Prefect server, not a bad URL.
+        return None if value == "" else value
 
 
 class SecretFileError(ValueError):

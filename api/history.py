@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,16 @@ from api.metrics import Metrics
 from api.registry import DECISIONS_EXPERIMENT, EVALUATIONS_EXPERIMENT, Registry, RegistryError
 from api.retraining import Decision
 
-__all__ = ["HISTORY_FILE", "MAX_LISTED", "History", "ServedModel"]
+__all__ = [
+    "BATCH_ARTIFACT",
+    "HISTORY_FILE",
+    "LABELLED_FROM_TAG",
+    "LABELLED_UNTIL_TAG",
+    "MAX_LISTED",
+    "History",
+    "LabelledBatch",
+    "ServedModel",
+]
 
 log = logs.get("history")
 
@@ -48,10 +57,30 @@ BATCH = 20
 # The outbox keeps at most this many entries (the oldest are dropped, and logged): bounded disk
 # when MLflow stays unreachable for weeks.
 OUTBOX_MAX = 10_000
+# Queued entries keep their labelled batch (up to ~0.6 MB each, 10,000 rows) only among the
+# newest 100: at most ~60 MB of labels wait for MLflow; older entries keep their scores only.
+BATCHES_QUEUED_MAX = 100
 Kind = Literal["evaluation", "decision"]
 # (card version, registry version or "", run id or ""): the model an evaluation scored.
 ServedModel = tuple[str, str, str]
 SCORES = ("rmse", "mae", "r2", "mape")
+# A labelled batch as /evaluate received it (dteday, the 11 features, cnt: CSV), kept with its
+# evaluation's run: the retrain flow trains on these labels too. Its first and last days are
+# tags, so the flow finds how far the labels reach without reading every batch.
+BATCH_ARTIFACT = "labelled/batch.csv"
+LABELLED_FROM_TAG = "labelled_from"
+LABELLED_UNTIL_TAG = "labelled_until"
+
+
+@dataclass(frozen=True)
+class LabelledBatch:
+    """The labelled rows of one evaluation, as CSV, and the first and last day they cover."""
+
+    csv: str
+    first_day: str
+    last_day: str
+
+
 DRIFT_SCORE_PREFIX = "feature_drift_score."
 
 
@@ -94,9 +123,11 @@ class History:
         model: ServedModel,
         threshold: float,
         at: float,
+        batch: LabelledBatch | None = None,
     ) -> None:
         self.evaluated_since_start = True
         payload = {
+            "batch": asdict(batch) if batch is not None else None,
             "period": period,
             "at": at,
             "result": {k: v for k, v in asdict(result).items() if not k.endswith("_path")},
@@ -129,8 +160,16 @@ class History:
             dropped = db.execute(
                 "DELETE FROM outbox WHERE id <= (SELECT max(id) FROM outbox) - ?", (OUTBOX_MAX,)
             ).rowcount
+            stripped = db.execute(
+                "UPDATE outbox SET payload = json_set(payload, '$.batch', json('null')) "
+                "WHERE kind = 'evaluation' AND id <= (SELECT max(id) FROM outbox) - ? "
+                "AND json_extract(payload, '$.batch') IS NOT NULL",
+                (BATCHES_QUEUED_MAX,),
+            ).rowcount
         if dropped:
             log.error("the history outbox is full: %d oldest entries dropped", dropped)
+        if stripped:
+            log.error("the history outbox holds too many batches: %d kept without theirs", stripped)
         self._wake.set()
 
     def pending(self) -> int:
@@ -247,6 +286,11 @@ class History:
             if score is not None:
                 metrics[DRIFT_SCORE_PREFIX + feature] = score
         files = tuple(Path(p) for p in (payload["html"], payload["json"]) if p)
+        batch = payload.get("batch")
+        labelled = {}
+        if batch:
+            labelled[LABELLED_FROM_TAG] = batch["first_day"]
+            labelled[LABELLED_UNTIL_TAG] = batch["last_day"]
         self._registry.log_run(
             EVALUATIONS_EXPERIMENT,
             run_name=payload["period"][:200],
@@ -259,8 +303,10 @@ class History:
                 "model_registry_version": registry_version,
                 "model_run_id": model_run,
                 "drifted_features": ",".join(result.get("drifted_features", ())),
+                **labelled,
             },
             artifacts=files,
+            texts={BATCH_ARTIFACT: batch["csv"]} if batch else None,
         )
 
     def _write_decision(self, payload: dict[str, Any]) -> None:

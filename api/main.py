@@ -26,6 +26,7 @@ from api.model import ModelNotAvailable, load_bundle
 from api.multiprocess import multiprocess_dir
 from api.multiprocess import prepare as prepare_multiprocess
 from api.openapi import document
+from api.prefect_trigger import PrefectClient, TriggerDelivery
 from api.registry import Registry
 from api.retraining import DECISIONS_FILE, DecisionLog, possible_decisions
 from api.routers import alerts, docs, evaluate, health, metrics, model, predict
@@ -49,7 +50,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model once; without one the API still serves /health, /ready and /metrics."""
     settings: Settings = app.state.settings
     app_metrics: Metrics = app.state.metrics
-    app.state.decision_log = DecisionLog(app_metrics, settings.state_dir / DECISIONS_FILE)
+    decisions_path = settings.state_dir / DECISIONS_FILE
+    app.state.decision_log = DecisionLog(
+        app_metrics, decisions_path, prefect_configured=settings.prefect_api_url is not None
+    )
+    app.state.trigger_delivery = None
+    if settings.prefect_api_url is not None:
+        auth = settings.prefect_api_auth_string
+        client = PrefectClient(
+            settings.prefect_api_url, auth.get_secret_value() if auth is not None else None
+        )
+        delivery = TriggerDelivery(decisions_path, app_metrics, client, settings.retrain_deployment)
+        delivery.start()
+        app.state.trigger_delivery = delivery
     registry = Registry(settings.mlflow_tracking_uri, settings.mlflow_artifacts_dir)
     follower = ModelFollower(
         app.state, app_metrics, registry, settings.model_cache_dir, settings.model_poll_seconds
@@ -77,6 +90,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     follower.stop()
+    if app.state.trigger_delivery is not None:
+        app.state.trigger_delivery.stop()
     if app.state.history is not None:
         app.state.history.stop()
     app.state.bundle = None

@@ -45,11 +45,22 @@ __all__ = [
     "MODEL_PREDICTED_RENTALS",
     "MODEL_R2",
     "MODEL_RETRAINING_DECISIONS",
+    "MODEL_RETRAINING_LAST_TRIGGER",
+    "MODEL_RETRAINING_TRIGGERS",
+    "MODEL_RETRAINING_TRIGGERS_PENDING",
     "MODEL_RMSE",
+    "RETRAIN_FLOW_DURATION",
+    "RETRAIN_FLOW_HOLDOUT_RMSE",
+    "RETRAIN_FLOW_LAST_PROMOTION",
+    "RETRAIN_FLOW_LAST_START",
+    "RETRAIN_FLOW_LAST_SUCCESS",
+    "RETRAIN_FLOW_RUNS",
+    "RETRAIN_SPECS",
     "UNIT_BOUNDS",
     "MetricSpec",
     "Metrics",
     "Range",
+    "RetrainMetrics",
     "Unit",
 ]
 
@@ -65,6 +76,7 @@ Unit = Literal[
     "requests",  # HTTP requests, in flight or counted
     "events",  # other counted things: evaluations, decisions, errors
     "rows",  # rows of a labelled batch
+    "triggers",  # retraining triggers waiting for delivery
     "bytes",
     "score",  # a dimensionless statistic (R2, a drift distance, a load average)
     "boolean",  # 0 or 1
@@ -86,6 +98,7 @@ UNIT_BOUNDS: dict[str, Range] = {
     "requests": (0.0, None),
     "events": (0.0, None),
     "rows": (0.0, None),
+    "triggers": (0.0, None),
     "bytes": (0.0, None),
     "cpu_seconds": (0.0, None),
     "per_second": (0.0, None),
@@ -423,7 +436,7 @@ MODEL_EVALUATION_REPORT_FAILURES = MetricSpec(
 MODEL_RETRAINING_DECISIONS = MetricSpec(
     "model_retraining_decisions_total",
     "counter",
-    "Retraining decisions taken on alerts (simulated: nothing is retrained).",
+    "Retraining decisions taken on alerts; each RETRAINING_TRIGGERED starts a retrain flow run.",
     ("decision", "reason"),
     label_values={
         "decision": ("RETRAINING_TRIGGERED", "NO_ACTION"),
@@ -438,6 +451,88 @@ MODEL_HISTORY_WRITES = MetricSpec(
     "write stays queued and is retried.",
     ("kind", "outcome"),
     label_values={"kind": ("evaluation", "decision"), "outcome": ("success", "failed")},
+)
+
+MODEL_RETRAINING_TRIGGERS = MetricSpec(
+    "model_retraining_triggers_total",
+    "counter",
+    "RETRAINING_TRIGGERED decisions handed to Prefect, by outcome: started (a retrain flow run "
+    "was created), skipped (one was already scheduled or running: recorded, not started), "
+    "unconfigured (no PREFECT_API_URL: recorded only), retried (the delivery failed and is "
+    "retried).",
+    ("outcome",),
+    label_values={"outcome": ("started", "skipped", "unconfigured", "retried")},
+)
+MODEL_RETRAINING_TRIGGERS_PENDING = MetricSpec(
+    "model_retraining_triggers_pending",
+    "gauge",
+    "RETRAINING_TRIGGERED decisions recorded and not yet delivered to Prefect.",
+    multiprocess_mode="livemax",
+    unit="triggers",
+)
+MODEL_RETRAINING_LAST_TRIGGER = MetricSpec(
+    "model_retraining_last_trigger_timestamp_seconds",
+    "gauge",
+    "Unix time of the newest RETRAINING_TRIGGERED decision that should start a retrain flow run "
+    "(one skipped because a run was already active does not count; 0 when every one was), "
+    "restored from the decision log.",
+    multiprocess_mode="mostrecent",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+
+# The retrain flow's metrics: exposed by the retrain worker's /metrics (flows/worker.py), whose
+# flow runs write them from their own processes (prometheus-client's multiprocess files).
+RETRAIN_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+RETRAIN_FLOW_RUNS = MetricSpec(
+    "retrain_flow_runs_total",
+    "counter",
+    "Retrain flow runs finished, by outcome: promoted (the challenger became champion), "
+    "rejected (registered, not promoted), failed (nothing promoted).",
+    ("outcome",),
+    label_values={"outcome": ("promoted", "rejected", "failed")},
+)
+RETRAIN_FLOW_DURATION = MetricSpec(
+    "retrain_flow_duration_seconds",
+    "histogram",
+    "Duration of a retrain flow run, start to outcome, in seconds.",
+    (),
+    RETRAIN_DURATION_BUCKETS,
+    unit="seconds",
+)
+RETRAIN_FLOW_LAST_START = MetricSpec(
+    "retrain_flow_last_start_timestamp_seconds",
+    "gauge",
+    "Unix time the newest retrain flow run started.",
+    multiprocess_mode="max",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+RETRAIN_FLOW_LAST_SUCCESS = MetricSpec(
+    "retrain_flow_last_success_timestamp_seconds",
+    "gauge",
+    "Unix time the newest retrain flow run that did not fail ended (promoted or rejected).",
+    multiprocess_mode="max",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+RETRAIN_FLOW_LAST_PROMOTION = MetricSpec(
+    "retrain_flow_last_promotion_timestamp_seconds",
+    "gauge",
+    "Unix time a retrain flow run last promoted its challenger to champion.",
+    multiprocess_mode="max",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+RETRAIN_FLOW_HOLDOUT_RMSE = MetricSpec(
+    "retrain_flow_holdout_rmse_score",
+    "gauge",
+    "RMSE on the holdout week of the newest retrain flow run, challenger vs champion, in rentals "
+    "per hour.",
+    ("model",),
+    multiprocess_mode="mostrecent",
+    label_values={"model": ("challenger", "champion")},
+    unit="rentals",
 )
 
 ALL_SPECS: tuple[MetricSpec, ...] = (
@@ -466,6 +561,18 @@ ALL_SPECS: tuple[MetricSpec, ...] = (
     MODEL_REGISTRY_VERSION_CREATED,
     MODEL_RELOADS,
     MODEL_HISTORY_WRITES,
+    MODEL_RETRAINING_TRIGGERS,
+    MODEL_RETRAINING_TRIGGERS_PENDING,
+    MODEL_RETRAINING_LAST_TRIGGER,
+)
+# The retrain worker's metrics (not the API's).
+RETRAIN_SPECS: tuple[MetricSpec, ...] = (
+    RETRAIN_FLOW_RUNS,
+    RETRAIN_FLOW_DURATION,
+    RETRAIN_FLOW_LAST_START,
+    RETRAIN_FLOW_LAST_SUCCESS,
+    RETRAIN_FLOW_LAST_PROMOTION,
+    RETRAIN_FLOW_HOLDOUT_RMSE,
 )
 
 
@@ -573,6 +680,9 @@ class Metrics:
         self.model_registry_version_created = _lazy(MODEL_REGISTRY_VERSION_CREATED, r)
         self.model_reloads = _counter(MODEL_RELOADS, r)
         self.model_history_writes = _counter(MODEL_HISTORY_WRITES, r)
+        self.model_retraining_triggers = _counter(MODEL_RETRAINING_TRIGGERS, r)
+        self.model_retraining_triggers_pending = _gauge(MODEL_RETRAINING_TRIGGERS_PENDING, r)
+        self.model_retraining_last_trigger = _lazy(MODEL_RETRAINING_LAST_TRIGGER, r)
 
     def publish_evaluation(self, result: EvaluationResult, at: float) -> None:
         """The scores and drift of the latest evaluation (done at Unix time `at`) as gauges."""
@@ -613,3 +723,24 @@ class Metrics:
         for kind in MODEL_HISTORY_WRITES.label_values["kind"]:
             for outcome in MODEL_HISTORY_WRITES.label_values["outcome"]:
                 self.model_history_writes.labels(kind, outcome)
+        for outcome in MODEL_RETRAINING_TRIGGERS.label_values["outcome"]:
+            self.model_retraining_triggers.labels(outcome)
+
+
+class RetrainMetrics:
+    """The retrain flow's live metrics, in the process of one flow run (multiprocess files
+    when PROMETHEUS_MULTIPROC_DIR is set: the retrain worker's /metrics adds them up)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        r = registry
+        self.runs = _counter(RETRAIN_FLOW_RUNS, r)
+        self.duration = _histogram(RETRAIN_FLOW_DURATION, r)
+        self.last_start = _lazy(RETRAIN_FLOW_LAST_START, r)
+        self.last_success = _lazy(RETRAIN_FLOW_LAST_SUCCESS, r)
+        self.last_promotion = _lazy(RETRAIN_FLOW_LAST_PROMOTION, r)
+        self.holdout_rmse = _gauge(RETRAIN_FLOW_HOLDOUT_RMSE, r)
+
+    def start_at_zero(self) -> None:
+        for outcome in RETRAIN_FLOW_RUNS.label_values["outcome"]:
+            self.runs.labels(outcome)

@@ -226,6 +226,15 @@ class Registry:
                 shutil.rmtree(staging, ignore_errors=True)
         return dest
 
+    def read_text(self, run_id: str, artifact: str) -> str:
+        """A run's text artifact (a labelled batch)."""
+        with (
+            self._calling(f"cannot read {artifact} of run {run_id}") as client,
+            tempfile.TemporaryDirectory(prefix="bike-artifact-") as folder,
+        ):
+            got = Path(client.download_artifacts(run_id, artifact, folder))
+            return got.read_text(encoding="utf-8")
+
     # The history ----------------------------------------------------------------------------
 
     def log_run(
@@ -238,8 +247,10 @@ class Registry:
         tags: Mapping[str, str],
         params: Mapping[str, Any] | None = None,
         artifacts: tuple[Path, ...] = (),
+        texts: Mapping[str, str] | None = None,
     ) -> str:
-        """One finished run (time of the event, metrics, tags, files); returns its id."""
+        """One finished run (time of the event, metrics, tags, files under `report/`, and
+        `texts`: artifact path -> content); returns its id."""
         experiment = self.experiment_id(experiment_name)
         millis = int(start_time * 1000)
         with self._calling(f"cannot log to {experiment_name!r}") as client:
@@ -258,6 +269,8 @@ class Registry:
             for path in artifacts:
                 if path.is_file():
                     client.log_artifact(run_id, str(path), "report")
+            for artifact, text in (texts or {}).items():
+                client.log_text(run_id, text, artifact)
             client.set_terminated(run_id, end_time=millis)
         return str(run_id)
 

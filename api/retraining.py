@@ -1,4 +1,5 @@
-"""The retraining decision taken on each Alertmanager alert, and a bounded log of the decisions."""
+"""The retraining decision taken on each Alertmanager alert, a bounded log of the decisions, and
+the retraining triggers they record (delivered to Prefect by api/prefect_trigger.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Literal
 
 from api import logs
 from api.metrics import Metrics
+from api.prefect_trigger import TriggerRecord, last_trigger_time
 
 __all__ = [
     "DECISIONS_FILE",
@@ -24,6 +26,7 @@ __all__ = [
     "Reason",
     "decide",
     "possible_decisions",
+    "trigger_key",
 ]
 
 logger = logs.get("retraining")
@@ -101,13 +104,26 @@ class DecisionLog:
         []
     """
 
-    def __init__(self, metrics: Metrics, path: Path, size: int = HISTORY_SIZE) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        path: Path,
+        size: int = HISTORY_SIZE,
+        *,
+        prefect_configured: bool = False,
+    ) -> None:
         self._metrics = metrics
         self._path = path
         self._size = size
+        # Without a Prefect server a trigger is recorded as `unconfigured`: nothing will start it.
+        self._trigger_state = "pending" if prefect_configured else "unconfigured"
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
+        last = self.last_trigger_time()
+        if last is not None:
+            # Restored: the start-deadline alert compares it with the retrain worker's runs.
+            metrics.model_retraining_last_trigger.set(last)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -137,7 +153,14 @@ class DecisionLog:
         if not taken:
             return None
         self._metrics.model_retraining_decisions.labels(decision=decision, reason=reason).inc()
-        suffix = " (simulated, nothing launched)" if decision == "RETRAINING_TRIGGERED" else ""
+        suffix = ""
+        if decision == "RETRAINING_TRIGGERED":
+            self._metrics.model_retraining_last_trigger.set(time.time())
+            if self._trigger_state == "unconfigured":
+                self._metrics.model_retraining_triggers.labels("unconfigured").inc()
+                suffix = " (recorded, not started: no PREFECT_API_URL)"
+            else:
+                suffix = " (a retrain flow run is requested from Prefect)"
         logger.info(
             "decision: alert %r is %s -> %s (%s)%s", alertname, status, decision, reason, suffix
         )
@@ -166,6 +189,19 @@ class DecisionLog:
         db.execute(
             "DELETE FROM decisions WHERE id <= (SELECT max(id) FROM decisions) - ?", (self._size,)
         )
+        if entry.decision == "RETRAINING_TRIGGERED":
+            now = time.time()
+            db.execute(
+                "INSERT OR IGNORE INTO triggers (key, decided_at, state, attempts, next_try, "
+                "updated_at) VALUES (?, ?, ?, 0, 0, ?)",
+                (trigger_key(entry), now, self._trigger_state, now),
+            )
+            # Bounded like the decisions; a pending trigger is never dropped unsent.
+            db.execute(
+                "DELETE FROM triggers WHERE state != 'pending' AND id <= "
+                "(SELECT max(id) FROM triggers) - ?",
+                (self._size,),
+            )
         return True
 
     @staticmethod
@@ -200,6 +236,24 @@ class DecisionLog:
             for name, status, decision, reason, fingerprint, start in rows
         ]
 
+    def triggers(self) -> list[TriggerRecord]:
+        """Recorded retraining triggers, oldest first."""
+        with closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT key, decided_at, state, attempts, flow_run_id, detail FROM triggers "
+                "ORDER BY id"
+            ).fetchall()
+        return [TriggerRecord(*row) for row in rows]
+
+    def last_trigger_time(self) -> float | None:
+        """The newest trigger that should start a run (see MODEL_RETRAINING_LAST_TRIGGER)."""
+        return last_trigger_time(self._path)
+
+
+def trigger_key(entry: Decision) -> str:
+    """The trigger's key, Prefect's idempotency key for its flow run: the alert occurrence."""
+    return f"{entry.alertname}/{entry.fingerprint}/{entry.starts_at.isoformat()}"
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS occurrences (
@@ -212,5 +266,9 @@ CREATE TABLE IF NOT EXISTS open_episodes (
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT, decided_at REAL, alertname TEXT, status TEXT,
     decision TEXT, reason TEXT, fingerprint TEXT, starts_at TEXT
+);
+CREATE TABLE IF NOT EXISTS triggers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, decided_at REAL, state TEXT,
+    attempts INTEGER, next_try REAL, flow_run_id TEXT, detail TEXT, updated_at REAL
 );
 """

@@ -78,8 +78,13 @@ def train(
     n_estimators: int = DEFAULT_N_ESTIMATORS,
     random_state: int = DEFAULT_RANDOM_STATE,
     window: tuple[str, str] = (REFERENCE_START, REFERENCE_END),
+    labelled: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Fit on the reference window, write model.joblib, model_card.json, reference.csv.
+
+    `labelled`: hours labelled outside the dataset (the batches /evaluate received, indexed by
+    hour like the dataset, with the features and cnt); they replace the dataset's rows of the
+    same hours and add the others, before the window is cut.
 
     Also trees.json (the forest as arrays, what the API loads). Returns the model card. Each
     file is replaced atomically; the card is written last and records every file's sha256, so a
@@ -87,6 +92,11 @@ def train(
     """
     raw = _fetch_data(source)
     hourly = _process_data(raw)
+    extra = 0
+    if labelled is not None and len(labelled):
+        rows = labelled[[*FEATURES, TARGET]]
+        hourly = pd.concat([hourly.drop(index=rows.index, errors="ignore"), rows]).sort_index()
+        extra = len(rows)
     # The training window is also the drift reference the model carries (reference.csv).
     reference = hourly.loc[window[0] : window[1]]
     x = reference[list(FEATURES)].to_numpy(dtype=np.float64)
@@ -126,6 +136,8 @@ def train(
             "sha256": raw.attrs["sha256"],
             "source": raw.attrs["source"],
             "rows": len(raw),
+            # Hours from labelled batches (the API's /evaluate), over or beside the file's.
+            "labelled_batch_rows": extra,
         },
         "training_window": {
             "start": window[0],

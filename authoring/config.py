@@ -16,6 +16,9 @@ PROMETHEUS_JOB = "prometheus"
 ALERTMANAGER_JOB = "alertmanager"
 # Optional (compose's `cadvisor` profile): scraped only while its container runs.
 CADVISOR_JOB = "cadvisor"
+# The process serving the `retrain` deployment: its /metrics adds up the flow runs' own metrics
+# (api.metrics.RETRAIN_SPECS), so the retrain flow's outcomes are scraped from it, not the API.
+RETRAIN_WORKER_JOB = "retrain-worker"
 
 # --- Datasources ----------------------------------------------------------------------------
 # Fixed uids, provisioned from generated/grafana/provisioning/datasources: panels and
@@ -70,6 +73,26 @@ MODEL_RELOAD_FAILURE_WINDOW = "10m"
 # Labelled data arrive weekly, and a drift alert starts a retraining at once: a champion older
 # than a week while drift persists means no retraining produced a better model (or none ran).
 CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS = 7 * 24 * 3600
+# A retrain flow run fails only after its tasks' own retries, and nothing retries the run until
+# the next drift alert (a weekly batch): one failure is worth a warning. It stays firing for a
+# day after the failure, so a run failing at night is still on the alerts page (and re-sent:
+# warnings repeat every 4 h) in the next working hours.
+RETRAIN_FAILURE_WINDOW = "24h"
+# Drift detected after a promotion means the retrained model does not fit the new data either.
+# Batches arrive weekly, so the first one after a promotion normally comes past these two days
+# and, drifting, warns at once. The grace spares what comes with the promotion itself (a batch
+# sent while the run decided, evaluated before the API followed the alias, or re-sent to check
+# the new champion) when a clean batch follows; it stays well under the week, so drift found
+# soon after a promotion still warns before the next batch is due.
+RETRAIN_DRIFT_GRACE_SECONDS = 2 * 24 * 3600
+# The retrain worker polls the Prefect server every ~10 s and a run starts within a minute of a
+# RETRAINING_TRIGGERED decision; ten minutes also cover a Prefect server restart and the API's
+# delivery retries with backoff. Past that the decision was lost (or Prefect is down).
+RETRAIN_START_DEADLINE_SECONDS = 10 * 60
+# The worker's timestamps (last start, last promotion) are read as their maximum over this
+# window, so a worker restart that empties them does not hide a promotion or invent a missing
+# start: a week of batches plus the drift grace, within Prometheus's 15-day retention.
+RETRAIN_LOOKBACK = "9d"
 # The MLflow UI (registry, runs), as a browser reaches it: compose publishes it and `make local`
 # runs it on this address.
 MLFLOW_UI_URL = "http://localhost:5000"

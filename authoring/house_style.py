@@ -98,6 +98,7 @@ GRAFANA_UNITS: dict[str, str] = {
     "requests": GrafanaUnit.COUNT,
     "events": GrafanaUnit.COUNT,
     "rows": GrafanaUnit.COUNT,
+    "triggers": GrafanaUnit.COUNT,
     "bytes": GrafanaUnit.BYTES,
     "score": GrafanaUnit.NONE,
     "boolean": GrafanaUnit.NONE,

@@ -39,6 +39,11 @@ class Profile:
     webhook_credentials_file: str = "/run/secrets/alert-webhook-token"
     # MLflow's tracking server and registry (the API follows bike-demand@champion there).
     mlflow: str = "mlflow:5000"
+    # The retrain worker's /metrics (it serves the `retrain` deployment; scraped), and the
+    # Prefect server the API hands RETRAINING_TRIGGERED decisions to. Defaults as for mlflow:
+    # the compose addresses.
+    retrain_worker: str = "retrain-worker:9400"
+    prefect: str = "prefect-server:4200"
 
     @property
     def alert_webhook_url(self) -> str:
@@ -52,6 +57,7 @@ class Profile:
             config.NODE_JOB: self.node_exporter,
             config.PROMETHEUS_JOB: self.prometheus,
             config.ALERTMANAGER_JOB: self.alertmanager,
+            config.RETRAIN_WORKER_JOB: self.retrain_worker,
         }
 
 
@@ -63,6 +69,8 @@ COMPOSE = Profile(
     prometheus="prometheus:9090",
     alertmanager="alertmanager:9093",
     grafana="grafana:3000",
+    retrain_worker="retrain-worker:9400",
+    prefect="prefect-server:4200",
     # `docker compose --profile cadvisor up -d`: the container port, not the published 8081.
     optional={config.CADVISOR_JOB: "cadvisor:8080"},
 )
@@ -79,5 +87,7 @@ LOCAL = Profile(
     # From generated/local/alertmanager/: the repository's secrets/ (devtools.secrets).
     webhook_credentials_file="../../../secrets/alert-webhook-token",
     mlflow="127.0.0.1:5000",
+    retrain_worker="127.0.0.1:9400",
+    prefect="127.0.0.1:4200",
 )
 PROFILES = (COMPOSE, LOCAL)

@@ -1,4 +1,5 @@
-"""Model Performance & Drift: evaluation scores, data drift, predictions, retraining decisions."""
+"""Model Performance & Drift: evaluation scores, data drift, predictions, retraining decisions
+and the retrain flow's runs."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from api.metrics import (
     MODEL_REGISTRY_VERSION_CREATED,
     MODEL_RELOADS,
     MODEL_RETRAINING_DECISIONS,
+    MODEL_RETRAINING_TRIGGERS,
+    MODEL_RETRAINING_TRIGGERS_PENDING,
     MODEL_RMSE,
+    RETRAIN_FLOW_DURATION,
+    RETRAIN_FLOW_HOLDOUT_RMSE,
+    RETRAIN_FLOW_LAST_SUCCESS,
+    RETRAIN_FLOW_RUNS,
 )
 from api.registry import CHAMPION_ALIAS, MODEL_NAME
 from authoring import config, promql
@@ -39,6 +46,7 @@ from authoring.house_style import (
     timeseries,
     value_text,
 )
+from authoring.rules_dsl import format_duration
 from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
@@ -55,12 +63,30 @@ _EVALUATIONS_PER_VERSION = (
 )
 _UNTIL_REGISTERED = " No data until a registry version is served (MODEL_SOURCE=folder has none)."
 _MLFLOW_MODEL = f"{config.MLFLOW_UI_URL}/#/models/{MODEL_NAME}"
+# The retrain flow's metrics come from the retrain worker, which runs the flow runs.
+WORKER = config.RETRAIN_WORKER_JOB
+_UNTIL_RUN = " No data until the retrain worker has finished a run."
+_START_DEADLINE = format_duration(config.RETRAIN_START_DEADLINE_SECONDS)
+# Runs are rare (one per drift episode): quantiles of the runs over the picked range, from
+# increase() (a quantile is the same of counts as of rates), not of a few minutes' rate.
+_RUN_BUCKETS = promql.increase(
+    RETRAIN_FLOW_DURATION,
+    series=RETRAIN_FLOW_DURATION.bucket,
+    by=("le",),
+    window=WHOLE_RANGE,
+    job=WORKER,
+)
+
+
+def _run_duration(q: float) -> promql.Expr:
+    return promql.Expr(f"histogram_quantile({q:g}, {_RUN_BUCKETS})", RETRAIN_FLOW_DURATION.unit)
 
 
 dashboard = dashboard(
     "Model Performance & Drift",
     "How well the January-2011 model predicts hourly rentals on the data it is evaluated on, "
-    "whether its inputs drifted, and what the alert-driven retraining decided.",
+    "whether its inputs drifted, what the alert-driven retraining decided, and what the retrain "
+    "flow did.",
     [
         Section(
             "Latest evaluation",
@@ -303,8 +329,8 @@ dashboard = dashboard(
                 bar_gauge(
                     "Retraining decisions",
                     "Decisions taken when Alertmanager called the webhook, over the picked "
-                    "range, by decision and reason (simulated: nothing is retrained). Empty "
-                    "until the first alert reaches the API.",
+                    "range, by decision and reason; each RETRAINING_TRIGGERED is handed to "
+                    "Prefect (the Retraining row). Empty until the first alert reaches the API.",
                     query(
                         promql.increase(
                             MODEL_RETRAINING_DECISIONS,
@@ -318,6 +344,85 @@ dashboard = dashboard(
                     width=24,
                     height=6,
                     unit=GrafanaUnit.COUNT,
+                ),
+            ],
+        ),
+        Section(
+            "Retraining",
+            [
+                bar_gauge(
+                    "Flow runs by outcome",
+                    "Retrain flow runs finished over the picked range, by outcome: promoted "
+                    "(the challenger became champion), rejected (registered, not promoted), "
+                    "failed (an alert warns)." + _UNTIL_RUN,
+                    query(
+                        promql.increase(
+                            RETRAIN_FLOW_RUNS, by=("outcome",), window=WHOLE_RANGE, job=WORKER
+                        ),
+                        "{{outcome}}",
+                        instant=True,
+                    ),
+                    width=8,
+                    height=6,
+                    unit=GrafanaUnit.COUNT,
+                ),
+                bar_gauge(
+                    "Flow run duration",
+                    "Median and 90th percentile duration of the retrain flow runs that finished "
+                    "over the picked range, start to outcome (bucket-interpolated)." + _UNTIL_RUN,
+                    query(_run_duration(0.5), "p50", instant=True),
+                    query(_run_duration(0.9), "p90", instant=True),
+                    width=8,
+                    height=6,
+                ),
+                bar_gauge(
+                    "Holdout RMSE: challenger vs champion",
+                    "RMSE of the last run's challenger and of the champion it was compared with, "
+                    "on the newest labelled week, in rentals per hour: the challenger is "
+                    "promoted only when clearly lower." + _UNTIL_RUN,
+                    query(promql.sel(RETRAIN_FLOW_HOLDOUT_RMSE, job=WORKER), "{{model}}"),
+                    width=8,
+                    height=6,
+                ),
+                stat(
+                    "Time since last successful retrain",
+                    "Time since the newest retrain flow run that did not fail (promoted or "
+                    "rejected) ended, surviving worker restarts. Runs start on drift alerts "
+                    "only, so a long time without drift is a long time without runs." + _UNTIL_RUN,
+                    query(
+                        promql.age(RETRAIN_FLOW_LAST_SUCCESS, config.RETRAIN_LOOKBACK, job=WORKER)
+                    ),
+                    sparkline=False,
+                    width=6,
+                    height=6,
+                ),
+                bar_gauge(
+                    "Retraining triggers by outcome",
+                    "RETRAINING_TRIGGERED decisions handed to Prefect over the picked range: "
+                    "started (a flow run was created), skipped (one was already scheduled or "
+                    "running), unconfigured (the API has no PREFECT_API_URL), retried (a "
+                    "delivery failed: Prefect down?).",
+                    query(
+                        promql.increase(
+                            MODEL_RETRAINING_TRIGGERS, by=("outcome",), window=WHOLE_RANGE, job=JOB
+                        ),
+                        "{{outcome}}",
+                        instant=True,
+                    ),
+                    width=9,
+                    height=6,
+                    unit=GrafanaUnit.COUNT,
+                ),
+                timeseries(
+                    "Pending triggers",
+                    "Decisions recorded and not yet delivered to Prefect; above 0 for more than a "
+                    "few seconds, the deliveries fail and are retried (the not-started alert "
+                    f"warns {_START_DEADLINE} after a decision with no run).",
+                    query(promql.sel(MODEL_RETRAINING_TRIGGERS_PENDING, job=JOB), "pending"),
+                    thresholds=above(1),
+                    min_value=0,
+                    width=9,
+                    height=6,
                 ),
             ],
         ),

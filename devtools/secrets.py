@@ -59,6 +59,11 @@ GENERATED = {
     "POSTGRES_PASSWORD": Secret(
         "the password of MLflow's PostgreSQL (compose); kept by the postgres-data volume"
     ),
+    "PREFECT_ADMIN_PASSWORD": Secret(
+        "Prefect's admin password (compose, http://127.0.0.1:4200: the UI asks for "
+        "admin:<password>): bike-api and the retrain worker use it; read at every start",
+        shown=True,
+    ),
 }
 # Secrets some processes read from a file: .env key -> file name in the secrets folder.
 SECRET_FILES = {

@@ -1,4 +1,5 @@
-"""Model rules: loaded, inference speed, drift and quality of the latest evaluation, staleness."""
+"""Model rules: loaded, inference speed, drift and quality of the latest evaluation, staleness,
+and the retraining loop (the API's triggers, the retrain worker's flow runs)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from api.metrics import (
     MODEL_R2,
     MODEL_REGISTRY_VERSION_CREATED,
     MODEL_RELOADS,
+    MODEL_RETRAINING_LAST_TRIGGER,
+    MODEL_RETRAINING_TRIGGERS,
     MODEL_RMSE,
+    RETRAIN_FLOW_LAST_PROMOTION,
+    RETRAIN_FLOW_LAST_START,
+    RETRAIN_FLOW_RUNS,
 )
 from authoring import config
 from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
-from authoring.promql import age, histogram_quantile, increase, sel
+from authoring.promql import age, histogram_quantile, increase, latest, sel
 from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
@@ -27,6 +33,7 @@ from authoring.rules_dsl import (
     Threshold,
     format_duration,
     format_number,
+    parse_duration,
     record_name,
 )
 
@@ -35,6 +42,9 @@ __all__ = ["INFERENCE_LATENCY", "groups"]
 W = config.RULE_WINDOW
 JOB = {"job": config.API_JOB}
 TARGET = scrape_target(config.API_JOB)
+# The retrain worker exposes the flow runs' metrics: its own job and instance.
+WORKER = {"job": config.RETRAIN_WORKER_JOB}
+WORKER_TARGET = scrape_target(config.RETRAIN_WORKER_JOB)
 # The label the API's webhook decides on (POST /alerts): why an alert may call for retraining,
 # so the service never needs to know alert names.
 DATA_DRIFT = retraining_reason("data_drift")
@@ -265,6 +275,207 @@ champion_stale_under_drift = AlertingRule(
     ),
 )
 
+_failure_window = config.RETRAIN_FAILURE_WINDOW
+_failed_runs = sel(RETRAIN_FLOW_RUNS, outcome="failed", **WORKER_TARGET)
+_run_failures = increase(
+    RETRAIN_FLOW_RUNS, by=("job", "instance"), window=_failure_window, outcome="failed", **WORKER
+)
+# The day-long window is shown going quiet at a coarser step (fewer evaluations).
+_TEN_MINUTES = 600
+retrain_flow_failed = AlertingRule(
+    name="BikeRetrainFlowFailed",
+    expression=f"{_run_failures} > 0",
+    # A run fails only after its tasks' own retries: one failure is the news, no need to wait.
+    for_="0m",
+    severity="warning",
+    summary="A retrain flow run failed",
+    description=(
+        f"A retrain flow run on {{{{ $labels.instance }}}} failed in the last {_failure_window}: "
+        "nothing was promoted, and no run is retried before the next drift alert. The worker's "
+        "log and the run in the Prefect UI name the failed task."
+    ),
+    tests=(
+        AlertTest(
+            name="one failed run warns at once",
+            series=(Series(_failed_runs, "0 0 1x30"),),
+            onset="2m",
+            fires=(Fires(WORKER_TARGET),),
+        ),
+        AlertTest(
+            name="promoted and rejected runs are quiet",
+            series=(
+                Series(_failed_runs, "0x30"),
+                Series(sel(RETRAIN_FLOW_RUNS, outcome="promoted", **WORKER_TARGET), "0 0 1x30"),
+                Series(sel(RETRAIN_FLOW_RUNS, outcome="rejected", **WORKER_TARGET), "0 0 0 1x30"),
+            ),
+            quiet_at=("3m", "10m"),
+        ),
+        AlertTest(
+            name="a worker restart (its counters back to 0) is no failure",
+            series=(Series(_failed_runs, "1x5 0x25"),),
+            quiet_at=("6m", "20m"),
+        ),
+        AlertTest(
+            name=f"quiet again {_failure_window} after the failure",
+            series=(Series(_failed_runs, "0 1x160"),),
+            interval=format_duration(_TEN_MINUTES),
+            quiet_at=(format_duration(parse_duration(_failure_window) + _HOUR),),
+        ),
+    ),
+)
+
+_grace = config.RETRAIN_DRIFT_GRACE_SECONDS
+_retrain_lookback = config.RETRAIN_LOOKBACK
+# The promotion's time, surviving a worker restart (read over the lookback); the API's gauges
+# are restored at its start, so they are read as they are.
+_promotion = latest(RETRAIN_FLOW_LAST_PROMOTION, _retrain_lookback, **WORKER)
+_promotion_age = age(RETRAIN_FLOW_LAST_PROMOTION, _retrain_lookback, **WORKER)
+_promotion_series = sel(RETRAIN_FLOW_LAST_PROMOTION, **WORKER_TARGET)
+_evaluated_series = sel(MODEL_LAST_EVALUATION_TIMESTAMP, **TARGET)
+_drift_series = sel(MODEL_DRIFT_DETECTED, **TARGET)
+# Promoted at 1h, evaluated (with drift) at 3h: the promotion is older than the grace one step
+# after 1h + grace, and when the alert fires an hour later it is `onset` old.
+_persist_onset = _HOUR + _grace + _HOUR
+_persist_samples = (_persist_onset + 4 * _HOUR) // _HOUR
+_promoted_at_1h = f"_ {_HOUR}x{_persist_samples}"
+_evaluated_at_3h = f"0 0 0 {3 * _HOUR}x{_persist_samples}"
+drift_persists_after_retrain = AlertingRule(
+    name="BikeDriftPersistsAfterRetrain",
+    # Different jobs, different label sets: the worker's promotion time is reduced to one
+    # label-less value before it meets the API's series (`on ()`).
+    expression=(
+        f"{_promotion_age} > {_grace} "
+        f"and on () ({sel(MODEL_DRIFT_DETECTED, **JOB)} == 1 "
+        f"and on (job, instance) {sel(MODEL_LAST_EVALUATION_TIMESTAMP, **JOB)} "
+        f"> on () group_left () max({_promotion}))"
+    ),
+    for_="1h",
+    severity="warning",
+    summary="Drift persists after a retraining",
+    description=(
+        "The retrain flow promoted a new champion {{ $value | humanizeDuration }} ago and the "
+        "latest evaluation, made after it, still detected drift (grace "
+        f"{format_duration(_grace)}): the retrained model does not fit the new data either. "
+        "Compare the evaluations before and after the promotion in MLflow."
+    ),
+    tests=(
+        AlertTest(
+            name="drift after a promotion warns once the promotion is two days old",
+            series=(
+                Series(_promotion_series, _promoted_at_1h),
+                Series(_evaluated_series, _evaluated_at_3h),
+                Series(_drift_series, f"1x{_persist_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            onset=format_duration(_persist_onset),
+            fires=(Fires(WORKER_TARGET, _persist_onset),),
+        ),
+        AlertTest(
+            name="a worker restart (the promotion time absent again) does not hide it",
+            series=(
+                Series(_promotion_series, f"_ {_HOUR}x10 _x{_persist_samples - 10}"),
+                Series(_evaluated_series, _evaluated_at_3h),
+                Series(_drift_series, f"1x{_persist_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            onset=format_duration(_persist_onset),
+            fires=(Fires(WORKER_TARGET, _persist_onset),),
+        ),
+        AlertTest(
+            name="the latest evaluation predates the promotion: quiet",
+            series=(
+                Series(_promotion_series, _promoted_at_1h),
+                Series(_evaluated_series, f"0x{_persist_samples}"),
+                Series(_drift_series, f"1x{_persist_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            quiet_at=(
+                format_duration(_persist_onset + _HOUR),
+                format_duration(_persist_onset + 3 * _HOUR),
+            ),
+        ),
+        AlertTest(
+            name="a clean evaluation after the promotion: quiet",
+            series=(
+                Series(_promotion_series, _promoted_at_1h),
+                Series(_evaluated_series, _evaluated_at_3h),
+                Series(_drift_series, f"1 1 1 0x{_persist_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            quiet_at=(format_duration(_persist_onset + _HOUR),),
+        ),
+        AlertTest(
+            name="never promoted: quiet (the stale-champion alert covers it)",
+            series=(
+                Series(_evaluated_series, _evaluated_at_3h),
+                Series(_drift_series, f"1x{_persist_samples}"),
+            ),
+            interval=format_duration(_HOUR),
+            quiet_at=(format_duration(_persist_onset + _HOUR),),
+        ),
+    ),
+)
+
+_deadline = config.RETRAIN_START_DEADLINE_SECONDS
+_last_trigger = f"max({sel(MODEL_RETRAINING_LAST_TRIGGER, **JOB)})"
+# The newest start, surviving a worker restart; 0 when the worker never reported one (or is not
+# scraped at all), so a decision with no worker behind it still counts as not started.
+_last_start = f"(max({latest(RETRAIN_FLOW_LAST_START, _retrain_lookback, **WORKER)}) or vector(0))"
+_trigger_series = sel(MODEL_RETRAINING_LAST_TRIGGER, **TARGET)
+_start_series = sel(RETRAIN_FLOW_LAST_START, **WORKER_TARGET)
+# A decision at 1m: the deadline has passed one step after 1m + deadline, and when the alert
+# fires a minute later the decision is `onset` old.
+_start_onset = 60 + _deadline + 60
+_triggered_at_1m = "_ 60x20"
+retrain_not_started = AlertingRule(
+    name="BikeRetrainNotStarted",
+    expression=(
+        f"time() - {_last_trigger} > {_deadline} and on () {_last_trigger} > {_last_start}"
+    ),
+    # A run that starts just before the deadline is scraped up to one interval later.
+    for_="1m",
+    severity="warning",
+    summary="A retraining was decided and no flow run started",
+    description=(
+        "The newest RETRAINING_TRIGGERED decision was taken {{ $value | humanizeDuration }} "
+        f"ago and no retrain flow run started since (deadline {format_duration(_deadline)}). "
+        "This is also how a Prefect server that is down shows: the API keeps the decision "
+        "pending and retries its delivery, and no run starts. Otherwise the API has no "
+        "PREFECT_API_URL, or the retrain worker is down or not polling; "
+        f"{MODEL_RETRAINING_TRIGGERS.name} by outcome and the pending triggers say which."
+    ),
+    tests=(
+        AlertTest(
+            name="a decision with no run warns once the deadline passed",
+            series=(Series(_trigger_series, _triggered_at_1m), Series(_start_series, "0x20")),
+            onset=format_duration(_start_onset),
+            fires=(Fires({}, _start_onset),),
+        ),
+        AlertTest(
+            name="the retrain worker's metric absent entirely: warns the same",
+            series=(Series(_trigger_series, _triggered_at_1m),),
+            onset=format_duration(_start_onset),
+            fires=(Fires({}, _start_onset),),
+        ),
+        AlertTest(
+            name="a run started two minutes after the decision: quiet",
+            series=(
+                Series(_trigger_series, _triggered_at_1m),
+                Series(_start_series, "0 0 0 180x20"),
+            ),
+            quiet_at=(format_duration(_start_onset + 60), "20m"),
+        ),
+        AlertTest(
+            name="a worker restart after the run (its start time absent again): quiet",
+            series=(
+                Series(_trigger_series, _triggered_at_1m),
+                Series(_start_series, "0 0 0 180x5 _x14"),
+            ),
+            quiet_at=(format_duration(_start_onset + 60), "20m"),
+        ),
+    ),
+)
+
 groups = (
     RuleGroup("bike-model-records", (INFERENCE_LATENCY,)),
     RuleGroup(
@@ -278,6 +489,9 @@ groups = (
             evaluation_stale,
             model_reload_failed,
             champion_stale_under_drift,
+            retrain_flow_failed,
+            drift_persists_after_retrain,
+            retrain_not_started,
         ),
     ),
 )

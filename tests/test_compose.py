@@ -1,8 +1,10 @@
-"""docker-compose.yml, checked without Docker: mounts, targets, provisioning, health, exposure."""
+"""docker-compose.yml and its images' Dockerfiles, checked without Docker: mounts, targets,
+provisioning, health, exposure, secrets."""
 
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +13,7 @@ import pytest
 import yaml
 
 from api.config import Settings
+from devtools.secrets import GENERATED
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -33,8 +36,24 @@ HOST_MOUNTS = {
     ("cadvisor", "/var/lib/docker/"): "cAdvisor reads container layers",
     ("cadvisor", "/dev/disk/"): "cAdvisor maps disk devices",
 }
-SERVICES = ("bike-api", "train", "prometheus", "grafana", "node-exporter", "alertmanager")
+SERVICES = (
+    "bike-api", "train", "prometheus", "grafana", "node-exporter", "alertmanager",
+    "prefect-db", "prefect-server", "retrain-worker",
+)  # fmt: skip
+# The images built here: bike-api's (train, evaluation), MLflow's, the flows' (Prefect).
+DOCKERFILES = (
+    ROOT / "api" / "Dockerfile",
+    ROOT / "mlflow-server" / "Dockerfile",
+    ROOT / "flows" / "Dockerfile",
+)
+FLOWS_BUILD = {"context": ".", "dockerfile": "flows/Dockerfile"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY", re.IGNORECASE)
+# Settings whose value is `user:password` (Prefect's basic auth).
+AUTH_STRING = re.compile(r"AUTH_STRING", re.IGNORECASE)
+# A value compose must find in .env, or refuse to start: `${VAR:?message}`.
+REQUIRED = r"\$\{\w+:\?[^}]+\}"
+# Prefect's basic auth, as the server, the worker and bike-api must all have it.
+PREFECT_AUTH = re.compile(r"admin:\$\{PREFECT_ADMIN_PASSWORD:\?[^}]+\}")
 _VAR = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
@@ -74,7 +93,11 @@ def volumes(service: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def container_ports(service: dict[str, Any]) -> set[int]:
-    return {int(interpolate(p).rsplit(":", 1)[1].split("/")[0]) for p in service.get("ports", [])}
+    """The ports it publishes, and those it serves on the compose network only (`expose`)."""
+    published = {
+        int(interpolate(p).rsplit(":", 1)[1].split("/")[0]) for p in service.get("ports", [])
+    }
+    return published | {int(str(p).split("/")[0]) for p in service.get("expose", [])}
 
 
 def mount_source(service: dict[str, Any], container_path: str) -> Path | None:
@@ -115,6 +138,10 @@ def test_images_are_the_versions_the_configs_are_written_for(
     for name in ("bike-api", "train", "evaluation"):
         assert services[name]["build"] == {"context": ".", "dockerfile": "api/Dockerfile"}
     assert (ROOT / "api" / "Dockerfile").is_file()
+    for name in ("prefect-server", "retrain-worker"):
+        assert services[name]["build"] == FLOWS_BUILD, name
+    # The one-shot that creates Prefect's database runs PostgreSQL's own image (its client).
+    assert services["prefect-db"]["image"] == services["postgres"]["image"]
 
 
 PINNED = re.compile(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}")
@@ -125,9 +152,69 @@ def test_every_image_is_pinned_by_tag_and_digest(services: dict[str, dict[str, A
     assert pulled
     for name, image in pulled.items():
         assert PINNED.fullmatch(image), f"{name}: {image} needs tag@sha256:digest"
-    for dockerfile in (ROOT / "api" / "Dockerfile", ROOT / "mlflow-server" / "Dockerfile"):
+    for dockerfile in DOCKERFILES:
         bases = re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(), re.MULTILINE)
         assert bases and all(PINNED.fullmatch(base) for base in bases), (dockerfile, bases)
+    # One Python for every image (the locks are compiled for 3.11): bumped together.
+    assert len({_base(dockerfile) for dockerfile in DOCKERFILES}) == 1
+
+
+def _base(dockerfile: Path) -> str:
+    (base,) = re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(), re.MULTILINE)
+    return base
+
+
+def _instructions(dockerfile: Path, keyword: str) -> list[str]:
+    """The arguments of each `keyword` instruction, continuation lines joined."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    return re.findall(rf"^{keyword}\s+(.+)$", text, re.MULTILINE)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_every_image_installs_hashed_locks_and_runs_unprivileged(dockerfile: Path) -> None:
+    installs = [
+        command
+        for run in _instructions(dockerfile, "RUN")
+        for command in run.split("&&")
+        if "pip install" in command
+    ]
+    assert installs, dockerfile
+    # Dependencies come from a lock, every file hash-checked; the project itself adds none.
+    for command in installs:
+        assert "--require-hashes -r" in command or "--no-deps" in command, command
+    assert any("--require-hashes -r" in command for command in installs)
+    users = _instructions(dockerfile, "USER")
+    assert users and users[-1].strip() not in ("root", "0", "0:0"), (dockerfile, users)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_what_an_image_copies_is_in_its_build_context(dockerfile: Path) -> None:
+    """Compose builds from the repo root: .dockerignore must not drop what a COPY names."""
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "!"))
+    ]
+    for copy in _instructions(dockerfile, "COPY"):
+        *sources, _ = [arg for arg in copy.split() if not arg.startswith("--")]
+        for source in sources:
+            assert (ROOT / source).exists(), f"{dockerfile}: {source} is not in the repo"
+            parts = PurePosixPath(source).parts
+            prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+            excluded = [p for p in patterns for prefix in prefixes if fnmatch(prefix, p)]
+            assert not excluded, f"{dockerfile}: .dockerignore {excluded} drops {source}"
+
+
+def test_the_flows_image_holds_prefect_the_service_and_the_flows() -> None:
+    dockerfile = ROOT / "flows" / "Dockerfile"
+    copies = {tuple(c.split()[:-1]) for c in _instructions(dockerfile, "COPY")}
+    # The lock (Prefect 3, the service, its `store` extra), then the project without deps: its
+    # api/ carries the bundled dataset, BIKE_SHARING_SOURCE's default.
+    assert {("flows/requirements.lock",), ("pyproject.toml",), ("api",), ("flows",)} <= copies
+    assert (ROOT / "api" / "dataset" / "bike+sharing+dataset.zip").is_file()
+    lock = (ROOT / "flows" / "requirements.lock").read_text()
+    assert re.search(r"^prefect==3\.", lock, re.MULTILINE)
+    assert re.search(r"^asyncpg==", lock, re.MULTILINE)  # Prefect's PostgreSQL driver
 
 
 def test_every_service_is_hardened_but_the_opt_in_cadvisor(
@@ -160,6 +247,9 @@ def test_what_the_read_only_services_write_is_a_volume_or_a_tmpfs(
         "prometheus": ["/prometheus"],
         "alertmanager": ["/alertmanager", "/run/secrets"],
         "grafana": ["/var/lib/grafana", "/tmp"],
+        "prefect-db": ["/tmp"],
+        "prefect-server": ["/var/lib/prefect", "/tmp"],
+        "retrain-worker": ["/var/lib/prefect", "/var/lib/retrain/metrics", "/data", "/tmp"],
     }
     for name, paths in writes.items():
         service = services[name]
@@ -423,9 +513,39 @@ def test_no_secret_is_written_in_the_file(services: dict[str, dict[str, Any]]) -
             continue
         for key, value in environment.items():
             if SECRET_NAME.search(key) and value is not None:  # None: passed through, unset
-                assert re.fullmatch(r"\$\{\w+:\?[^}]+\}", str(value)), f"{name}: {key} literal"
+                assert re.fullmatch(REQUIRED, str(value)), f"{name}: {key} literal"
+            if AUTH_STRING.search(key) and value is not None:
+                # user:password (Prefect's basic auth): the password from .env.
+                assert re.fullmatch(rf"\w+:{REQUIRED}", str(value)), f"{name}: {key} literal"
+    # A password inside a URL (a database's, a client's): from .env too, wherever it is written.
+    for name, text in _strings(services):
+        for match in re.finditer(r"://[^/:@\s]+:(?P<password>[^@]*)@", text):
+            assert re.fullmatch(REQUIRED, match["password"]), f"{name}: a literal password in a URL"
     generated = "".join(p.read_text() for p in (ROOT / "generated").rglob("*") if p.is_file())
     assert "credentials:" not in generated and "authorization_credentials" not in generated
+
+
+def _strings(node: Any, where: str = "") -> list[tuple[str, str]]:
+    """Every string in `node` (a service, a list of them), with the service it is in."""
+    if isinstance(node, str):
+        return [(where, node)]
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _strings(value, where or str(key))]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value, where)]
+    return []
+
+
+def test_every_required_variable_is_generated_by_make_all() -> None:
+    """`make all` runs `python -m devtools.secrets` before `docker compose up`: each `${VAR:?}`
+    compose needs must be one of the secrets it writes to .env, or the first `up` fails."""
+    required = {
+        m.group("name")
+        for m in _VAR.finditer(COMPOSE_FILE.read_text())
+        if m.group("op") in (":?", "?")
+    }
+    assert {"PREFECT_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "MLFLOW_ADMIN_PASSWORD"} <= required
+    assert required <= set(GENERATED), sorted(required - set(GENERATED))
 
 
 def test_env_example_documents_every_variable_without_a_value() -> None:
@@ -448,3 +568,113 @@ def test_every_api_setting_reaches_the_container_and_is_documented(
     assert settings <= set(environment), sorted(settings - set(environment))
     documented = set(re.findall(r"^#?(\w+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert settings <= documented, sorted(settings - documented)
+
+
+def _writable(service: dict[str, Any], path: str) -> bool:
+    """`path` is on a tmpfs or a read-write volume of `service` (its root is read-only)."""
+    wanted = PurePosixPath(path)
+    mounts = list(service.get("tmpfs", []))
+    mounts += [target for _, target, mode in volumes(service) if mode == "rw"]
+    return any(wanted == PurePosixPath(m) or PurePosixPath(m) in wanted.parents for m in mounts)
+
+
+def _health_url(service: dict[str, Any]) -> str:
+    (url,) = re.findall(r"https?://[^'\"\s]+", " ".join(service["healthcheck"]["test"]))
+    return url
+
+
+def test_prefect_server_keeps_its_runs_in_postgresql_behind_basic_auth(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    server, postgres, create = (
+        services["prefect-server"],
+        services["postgres"],
+        services["prefect-db"],
+    )
+    assert server["command"] == [
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "4200",
+    ]
+    environment = server["environment"]
+    # The postgres service's user and password (as MLflow's store), a database of its own.
+    user = postgres["environment"]["POSTGRES_USER"]
+    uri = environment["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
+    assert uri.startswith(f"postgresql+asyncpg://{user}:${{POSTGRES_PASSWORD:?"), uri
+    assert uri.endswith("@postgres:5432/prefect"), uri
+    # Anything that can start a retraining is authenticated.
+    assert PREFECT_AUTH.fullmatch(environment["PREFECT_SERVER_API_AUTH_STRING"])
+    assert interpolate(environment["PREFECT_SERVER_ANALYTICS_ENABLED"]) == "false"
+    # Its home and the UI it copies out of its package are written at start: not on the root.
+    for setting in ("PREFECT_HOME", "PREFECT_SERVER_UI_STATIC_DIRECTORY"):
+        assert _writable(server, environment[setting]), setting
+    # /api/health answers without the auth string.
+    assert _health_url(server) == "http://127.0.0.1:4200/api/health"
+    assert 4200 in container_ports(server)
+    assert server["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    # The database exists before the server starts, on a new volume and an older one alike.
+    assert server["depends_on"]["prefect-db"] == {"condition": "service_completed_successfully"}
+    script = " ".join(create["entrypoint"])
+    assert "createdb prefect" in script and "datname = 'prefect'" in script
+    assert create["environment"]["PGHOST"] == "postgres"
+    assert create["environment"]["PGUSER"] == user
+    assert create["environment"]["PGPASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert create["user"] == "postgres" and create["restart"] == "no"
+    assert create["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_the_retrain_worker_reaches_prefect_and_mlflow_with_their_credentials(
+    services: dict[str, dict[str, Any]], compose: dict[str, Any]
+) -> None:
+    worker, api = services["retrain-worker"], services["bike-api"]
+    assert worker["command"] == ["python", "-m", "flows.worker"]
+    environment = worker["environment"]
+    prefect = urlsplit(environment["PREFECT_API_URL"])
+    assert address(prefect.netloc, services) == ("prefect-server", 4200)
+    assert prefect.path == "/api"
+    assert PREFECT_AUTH.fullmatch(environment["PREFECT_API_AUTH_STRING"])
+    # The registry as bike-api reaches it, with the same user; the same data source.
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        assert environment[key] == api["environment"][key], key
+    assert environment["MLFLOW_TRACKING_PASSWORD"].startswith("${MLFLOW_ADMIN_PASSWORD:?")
+    assert environment["BIKE_SHARING_SOURCE"] == api["environment"]["BIKE_SHARING_SOURCE"]
+    assert _writable(worker, environment["DATA_DIR"])
+    assert _writable(worker, environment["PREFECT_HOME"])
+    # /metrics: on the port it is told, checked by its healthcheck, reachable by Prometheus.
+    port = int(environment["RETRAIN_METRICS_PORT"])
+    assert _health_url(worker) == f"http://127.0.0.1:{port}/metrics"
+    assert port in container_ports(worker) and "ports" not in worker
+    # Flow-run counters survive a restart: their files are on a named volume, which starts
+    # with the owner the image gives the folder.
+    metrics = environment["PROMETHEUS_MULTIPROC_DIR"]
+    assert ("retrain-metrics", metrics, "rw") in volumes(worker)
+    assert "retrain-metrics" in compose["volumes"]
+    dockerfile = (ROOT / "flows" / "Dockerfile").read_text().replace("\\\n", " ")
+    assert any("chown" in line and metrics in line for line in dockerfile.splitlines())
+    assert worker["depends_on"] == {
+        "prefect-server": {"condition": "service_healthy"},
+        "mlflow": {"condition": "service_healthy"},
+    }
+
+
+def test_the_api_hands_retraining_to_prefect_without_waiting_for_it(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    api = services["bike-api"]
+    environment = api["environment"]
+    prefect = urlsplit(environment["PREFECT_API_URL"])
+    assert address(prefect.netloc, services) == ("prefect-server", 4200)
+    assert prefect.path == "/api"
+    assert PREFECT_AUTH.fullmatch(environment["PREFECT_API_AUTH_STRING"])
+    # The same user and password as the server's and the worker's.
+    assert (
+        environment["PREFECT_API_AUTH_STRING"]
+        == services["retrain-worker"]["environment"]["PREFECT_API_AUTH_STRING"]
+        == services["prefect-server"]["environment"]["PREFECT_SERVER_API_AUTH_STRING"]
+    )
+    # The API records the decision and retries its delivery while Prefect is down.
+    assert "prefect-server" not in api.get("depends_on", {})

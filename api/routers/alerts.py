@@ -26,6 +26,7 @@ from pydantic import (
 from api import logs
 from api.deps import require_webhook_token
 from api.history import History
+from api.prefect_trigger import TriggerDelivery, TriggerRecord
 from api.retraining import HISTORY_SIZE, Decision, DecisionLog
 from api.schemas import ERROR_RESPONSES, JSON_NUMBER, ErrorBody
 
@@ -145,6 +146,11 @@ class WebhookSummary(BaseModel):
 class DecisionHistory(BaseModel):
     size: int = Field(description=f"the newest decisions kept (at most {HISTORY_SIZE})")
     decisions: list[Decision] = Field(description="oldest first")
+    triggers: list[TriggerRecord] = Field(
+        description="RETRAINING_TRIGGERED decisions and their retrain flow runs, oldest first: "
+        "pending (being delivered to Prefect), started (flow_run_id), skipped (a run was "
+        "already active), unconfigured (no Prefect server)"
+    )
 
 
 async def get_decision_log(request: Request) -> DecisionLog:
@@ -179,6 +185,9 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep, request: Request
             if history is not None:
                 # Into the outbox; written to MLflow's decisions experiment in the background.
                 await asyncio.to_thread(history.record_decision, entry, time.time())
+    delivery: TriggerDelivery | None = getattr(request.app.state, "trigger_delivery", None)
+    if delivery is not None and any(d.decision == "RETRAINING_TRIGGERED" for d in decisions):
+        delivery.wake()
     if payload.truncated_alerts:
         # Alertmanager's max_alerts cut them: their decisions wait for the next notification.
         logger.warning(
@@ -198,4 +207,5 @@ async def receive(payload: WebhookPayload, log: DecisionLogDep, request: Request
 @router.get("/decisions", summary="The newest retraining decisions, oldest first")
 async def decisions(log: DecisionLogDep) -> DecisionHistory:
     history = await asyncio.to_thread(log.history)
-    return DecisionHistory(size=len(history), decisions=history)
+    triggers = await asyncio.to_thread(log.triggers)
+    return DecisionHistory(size=len(history), decisions=history, triggers=triggers)

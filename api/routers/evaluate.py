@@ -26,7 +26,7 @@ from api.deps import API_KEY_HEADER, MetricsDep, SettingsDep, require_api_key, r
 from api.evaluation.lock import EvaluationLock
 from api.evaluation.result import PREDICTION, EvaluationResult
 from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
-from api.history import History
+from api.history import History, LabelledBatch
 from api.metrics import Metrics
 from api.model import ModelBundle
 from api.routers.predict import require_json
@@ -244,6 +244,16 @@ def _predicted_batch(records: list[EvaluationRecord], bundle: ModelBundle) -> pd
     return current
 
 
+def _labelled_batch(records: list[EvaluationRecord]) -> LabelledBatch:
+    """The labels as received (the values as sent, not the report's rounded ones), for the
+    retrain flow: dteday, the 11 features and cnt."""
+    frame = pd.DataFrame(
+        [(r.dteday, *r.features(), r.cnt) for r in records], columns=["dteday", *FEATURES, TARGET]
+    )
+    days = frame["dteday"]
+    return LabelledBatch(frame.to_csv(index=False), str(days.min()), str(days.max()))
+
+
 def _message(name: str, result: EvaluationResult, threshold: float) -> str:
     drifted = len(result.drifted_features)
     verdict = "detected" if result.drift_detected else "not detected"
@@ -348,8 +358,15 @@ async def _evaluate(
     if history is not None:
         # Into the outbox (a local insert); the MLflow run is written in the background.
         model = (bundle.version, bundle.registry_version or "", bundle.run_id or "")
+        batch = await asyncio.to_thread(_labelled_batch, records)
         await asyncio.to_thread(
-            history.record_evaluation, name, result, model, settings.drift_share_threshold, at
+            history.record_evaluation,
+            name,
+            result,
+            model,
+            settings.drift_share_threshold,
+            at,
+            batch,
         )
     warning = None
     if result.report_error is not None:

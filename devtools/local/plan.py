@@ -39,8 +39,10 @@ __all__ = [
     "check_binaries",
     "grafana_service",
     "plan",
+    "prefect_service",
     "render_configs",
     "render_grafana_provisioning",
+    "retrain_worker_service",
     "secret_files",
     "start_local",
     "start_stack",
@@ -65,6 +67,13 @@ MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 # MLflow's basic-auth: one user, the admin, whose password is .env's MLFLOW_ADMIN_PASSWORD.
 MLFLOW_ADMIN = "admin"
 MLFLOW_AUTH_CONFIG = "mlflow-auth.ini"
+# The flows' environment (`make flows-env`): Prefect's server and the retrain worker run there.
+FLOWS_PYTHON = ROOT / ".venv-flows" / "bin" / "python"
+# Prefect's basic auth: one user, the admin, whose password is .env's PREFECT_ADMIN_PASSWORD.
+PREFECT_ADMIN = "admin"
+# Prefect's server as the native stack runs it: its SQLite database under run/prefect, no
+# telemetry to Prefect's servers.
+PREFECT_SERVER_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 # Debian package -> the binary it installs (what `make system-deps` installs).
 DEBIAN_BINARIES = {
@@ -208,18 +217,20 @@ def plan(
     secrets_dir: Path,
     state_dir: Path,
     mlruns_dir: Path,
-    mlflow_secrets: Mapping[str, str],
+    stack_secrets: Mapping[str, str],
     model_poll_seconds: float | None = None,
 ) -> list[Service]:
-    """The services in start order: MLflow first (the API loads the champion from it), scrape
+    """The services in start order: MLflow first (the API loads the champion from it), then
+    Prefect's server and the retrain worker (the API starts retrain flow runs there), scrape
     targets next, so Prometheus finds them up.
 
     The API reads its webhook token and evaluation key from the files in `secrets_dir` (the
     token Alertmanager's config points at), shares its workers' state in `state_dir` and follows
     `bike-demand@champion` on the `mlflow server` that serves the SQLite store in `mlruns_dir`,
     behind MLflow's basic-auth (its config at `run_dir/mlflow-auth.ini`, see
-    `write_mlflow_auth_config`; the admin's password and the CSRF key from `mlflow_secrets`,
-    .env's values).
+    `write_mlflow_auth_config`; the admin's password and the CSRF key from `stack_secrets`,
+    .env's values), and starts retrain flow runs on Prefect's server (its admin's password from
+    `stack_secrets` too).
     """
     api_host, api_port = split_address(profile.api)
     mlflow_host, mlflow_port = split_address(profile.mlflow)
@@ -230,11 +241,14 @@ def plan(
         "MODEL_SOURCE": "registry",
         "MLFLOW_TRACKING_URI": f"http://{profile.mlflow}",
         "MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN,
-        "MLFLOW_TRACKING_PASSWORD": mlflow_secrets["MLFLOW_ADMIN_PASSWORD"],
+        "MLFLOW_TRACKING_PASSWORD": stack_secrets["MLFLOW_ADMIN_PASSWORD"],
         **{f"{key}_FILE": str(secrets_dir / name) for key, name in secrets.SECRET_FILES.items()},
     }
     if model_poll_seconds is not None:
         api_env["MODEL_POLL_SECONDS"] = str(model_poll_seconds)
+    prefect_auth = f"{PREFECT_ADMIN}:{stack_secrets['PREFECT_ADMIN_PASSWORD']}"
+    api_env["PREFECT_API_URL"] = f"http://{profile.prefect}/api"
+    api_env["PREFECT_API_AUTH_STRING"] = prefect_auth
     mlflow = Service(
         "mlflow",
         (
@@ -261,12 +275,18 @@ def plan(
         {
             **MLFLOW_SERVER_ENV,
             "MLFLOW_AUTH_CONFIG_PATH": str(run_dir / MLFLOW_AUTH_CONFIG),
-            "MLFLOW_AUTH_ADMIN_PASSWORD": mlflow_secrets["MLFLOW_ADMIN_PASSWORD"],
-            "MLFLOW_FLASK_SERVER_SECRET_KEY": mlflow_secrets["MLFLOW_FLASK_SERVER_SECRET_KEY"],
+            "MLFLOW_AUTH_ADMIN_PASSWORD": stack_secrets["MLFLOW_ADMIN_PASSWORD"],
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": stack_secrets["MLFLOW_FLASK_SERVER_SECRET_KEY"],
         },
     )
+    worker_env = {
+        key: api_env[key]
+        for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    }
     return [
         mlflow,
+        prefect_service(profile, run_dir, prefect_auth),
+        retrain_worker_service(profile, run_dir, prefect_auth, state_dir, worker_env),
         Service(
             "node-exporter",
             ("prometheus-node-exporter", f"--web.listen-address={profile.node_exporter}"),
@@ -318,6 +338,72 @@ def plan(
     ]
 
 
+def prefect_service(
+    profile: Profile, run_dir: Path, auth_string: str, *, ui: bool = True
+) -> Service:
+    """`prefect server start` (the flows' environment) behind basic auth, its database in
+    `run_dir/prefect`."""
+    host, port = split_address(profile.prefect)
+    return Service(
+        "prefect-server",
+        (
+            str(FLOWS_PYTHON),
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ),
+        profile.prefect,
+        "/api/health",
+        {
+            **PREFECT_SERVER_ENV,
+            "PREFECT_HOME": str(run_dir / "prefect"),
+            "PREFECT_SERVER_API_AUTH_STRING": auth_string,
+            "PREFECT_SERVER_UI_ENABLED": "true" if ui else "false",
+            # The UI's calls go where the server listens.
+            "PREFECT_UI_API_URL": f"http://{profile.prefect}/api",
+        },
+    )
+
+
+def retrain_worker_service(
+    profile: Profile,
+    run_dir: Path,
+    auth_string: str,
+    state_dir: Path,
+    env: Mapping[str, str],
+) -> Service:
+    """`python -m flows.worker`: serves the retrain deployment to the Prefect server; its flow
+    runs' metrics in `state_dir/retrain-metrics`, on /metrics at `profile.retrain_worker`."""
+    host, port = split_address(profile.retrain_worker)
+    return Service(
+        "retrain-worker",
+        (
+            str(FLOWS_PYTHON),
+            "-m",
+            "flows.worker",
+            "--metrics-host",
+            host,
+            "--metrics-port",
+            str(port),
+        ),
+        profile.retrain_worker,
+        "/metrics",
+        {
+            **env,
+            "PREFECT_API_URL": f"http://{profile.prefect}/api",
+            "PREFECT_API_AUTH_STRING": auth_string,
+            "PREFECT_HOME": str(run_dir / "prefect-worker"),
+            "PROMETHEUS_MULTIPROC_DIR": str(state_dir / "retrain-metrics"),
+            "STATE_DIR": str(state_dir),
+        },
+    )
+
+
 def write_mlflow_auth_config(run_dir: Path, mlruns_dir: Path) -> Path:
     """The basic-auth app's config for `mlflow server` (its user store beside the runs); no
     secret in it: the admin's password comes from the environment."""
@@ -364,6 +450,11 @@ def check_binaries() -> None:
         raise StackError(
             f"missing Debian packages: {' '.join(missing)}. Install them with `make system-deps` "
             f"(or: sudo apt-get install --no-install-recommends {' '.join(missing)})"
+        )
+    if not FLOWS_PYTHON.is_file():
+        raise StackError(
+            f"{FLOWS_PYTHON.relative_to(ROOT)} is missing (Prefect's server and the retrain "
+            "worker run there): run `make flows-env`"
         )
 
 

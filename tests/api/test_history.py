@@ -5,9 +5,11 @@ the champion; GET /evaluations lists them newest first, bounded."""
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -17,7 +19,7 @@ from api.clients.batches import WEEKLY_PERIODS, evaluation_payload
 from api.config import FEATURES, Settings
 from api.data import load_hourly
 from api.evaluation.result import EvaluationResult
-from api.history import HISTORY_FILE, History
+from api.history import BATCH_ARTIFACT, HISTORY_FILE, History
 from api.metrics import (
     MODEL_FEATURE_DRIFT_SCORE,
     MODEL_HISTORY_WRITES,
@@ -72,6 +74,17 @@ def test_an_evaluation_is_a_run_and_its_gauges_come_back_after_a_restart(
     assert {Path(scored["report_html"]).name, Path(scored["report_json"]).name} == {
         Path(n).name for n in names
     }
+    # So is the labelled batch, as sent (the retrain flow trains on it), with the days it covers.
+    (stored,) = store.runs(EVALUATIONS_EXPERIMENT, limit=1)
+    days = sorted(row["dteday"] for row in body["data"])
+    tags = stored["tags"]
+    assert (tags["labelled_from"], tags["labelled_until"]) == (days[0], days[-1])
+    batch = pd.read_csv(io.StringIO(store.read_text(run["run_id"], BATCH_ARTIFACT)))
+    assert len(batch) == len(body["data"])
+    sent = pd.DataFrame(body["data"]).sort_values(["dteday", "hr"]).reset_index(drop=True)
+    kept = batch.sort_values(["dteday", "hr"]).reset_index(drop=True)
+    for column in (*FEATURES, "cnt", "dteday"):
+        assert list(kept[column]) == list(sent[column]), column
 
     # A restart (a new process: new gauges) reads the scores back, with their time.
     with _app(app_settings) as (client, metrics):

@@ -98,15 +98,39 @@ def test_history_keeps_only_the_newest_decisions(tmp_path: Path) -> None:
     assert [d.fingerprint for d in log.history()] == ["fp2", "fp3", "fp4"]
 
 
-def test_a_retraining_decision_is_logged_as_simulated(
+def test_without_prefect_a_trigger_is_recorded_not_started_and_restored_after_a_restart(
     caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    log = DecisionLog(Metrics(CollectorRegistry()), tmp_path / "decisions.db")
+    metrics = Metrics(CollectorRegistry())
+    log = DecisionLog(metrics, tmp_path / "decisions.db")
     with caplog.at_level("INFO", logger="bike-api.retraining"):
         log.record(DRIFT, "firing", "abc", T0)
     (record,) = caplog.records
     assert record.levelname == "INFO"
-    assert "RETRAINING_TRIGGERED (data_drift) (simulated, nothing launched)" in record.getMessage()
+    message = record.getMessage()
+    assert (
+        "RETRAINING_TRIGGERED (data_drift) (recorded, not started: no PREFECT_API_URL)" in message
+    )
+    (trigger,) = log.triggers()
+    assert trigger.state == "unconfigured" and trigger.flow_run_id is None
+    assert trigger.key == f"AnyDriftAlert/abc/{T0.isoformat()}"
+    registry = metrics.registry
+    assert (
+        registry.get_sample_value("model_retraining_triggers_total", {"outcome": "unconfigured"})
+        == 1.0
+    )
+    decided = registry.get_sample_value("model_retraining_last_trigger_timestamp_seconds")
+    assert decided == pytest.approx(trigger.decided_at)
+
+    # A new process (a restart) restores the time of the newest trigger; none is added.
+    again = Metrics(CollectorRegistry())
+    DecisionLog(again, tmp_path / "decisions.db")
+    assert again.registry.get_sample_value(
+        "model_retraining_last_trigger_timestamp_seconds"
+    ) == pytest.approx(trigger.decided_at)
+    # Only RETRAINING_TRIGGERED decisions make triggers.
+    log.record(OTHER, "firing", "other", T0)
+    assert len(log.triggers()) == 1
 
 
 def test_two_logs_on_one_file_decide_an_occurrence_once(tmp_path: Path) -> None:

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from api.metrics import ALL_SPECS as API_SPECS
-from api.metrics import MODEL_DRIFTED_FEATURES_RATIO, MODEL_MAPE, MODEL_R2, MODEL_RMSE
+from api.metrics import (
+    MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_MAPE,
+    MODEL_R2,
+    MODEL_RMSE,
+    RETRAIN_FLOW_DURATION,
+    RETRAIN_SPECS,
+)
 from authoring import cadvisor, catalog, node_exporter
 
 
 def test_the_catalog_holds_every_source_of_metrics() -> None:
-    assert set(catalog.ALL_SPECS) == {*API_SPECS, *node_exporter.ALL_SPECS, *cadvisor.ALL_SPECS}
+    assert set(catalog.ALL_SPECS) == {
+        *API_SPECS,
+        *RETRAIN_SPECS,
+        *node_exporter.ALL_SPECS,
+        *cadvisor.ALL_SPECS,
+    }
+    # The retrain worker's metrics are its own, not the API's: the API's /metrics never has them.
+    assert not set(RETRAIN_SPECS) & set(API_SPECS)
+    assert catalog.spec_of(RETRAIN_FLOW_DURATION.bucket) is RETRAIN_FLOW_DURATION
     assert catalog.spec_of("node_load1") is node_exporter.LOAD1
     assert catalog.spec_of(MODEL_RMSE.name) is MODEL_RMSE
     assert catalog.spec_of("nope") is None

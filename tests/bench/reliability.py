@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-drill", action="store_true", help="only the load test")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR, help="Prometheus rule files")
     args = parser.parse_args(argv)
-    ports = {n: f"127.0.0.1:{free_port()}" for n in ("api", "ne", "prom", "am", "gf", "mlflow")}
+    names = ("api", "ne", "prom", "am", "gf", "mlflow", "prefect", "worker")
+    ports = {n: f"127.0.0.1:{free_port()}" for n in names}
     profile = Profile(
         name="reliability",
         api=ports["api"],
@@ -249,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         alertmanager=ports["am"],
         grafana=ports["gf"],
         mlflow=ports["mlflow"],
+        prefect=ports["prefect"],
+        retrain_worker=ports["worker"],
         scrape_interval="1s",
         evaluation_interval="1s",
     )

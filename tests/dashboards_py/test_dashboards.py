@@ -20,6 +20,13 @@ from api.metrics import (
     MODEL_LOADED,
     MODEL_PREDICTED_RENTALS,
     MODEL_RETRAINING_DECISIONS,
+    MODEL_RETRAINING_TRIGGERS,
+    MODEL_RETRAINING_TRIGGERS_PENDING,
+    RETRAIN_FLOW_DURATION,
+    RETRAIN_FLOW_HOLDOUT_RMSE,
+    RETRAIN_FLOW_LAST_SUCCESS,
+    RETRAIN_FLOW_RUNS,
+    RETRAIN_SPECS,
 )
 from authoring import catalog, config, node_exporter
 from authoring.house_style import DATASOURCE, GRID_COLUMNS
@@ -133,6 +140,37 @@ def test_model_performance_content(built: dict[str, dict[str, Any]]) -> None:
     assert any(MODEL_FEATURE_DRIFT_SCORE.name in e for e in exprs)
     assert any(MODEL_PREDICTED_RENTALS.bucket in e and "by (le)" in e for e in exprs)
     assert any(MODEL_RETRAINING_DECISIONS.name in e and "by (decision, reason)" in e for e in exprs)
+
+
+def _row(data: dict[str, Any], title: str) -> list[dict[str, Any]]:
+    """The panels under the row titled `title` (rows are flat: a row owns what follows it)."""
+    panels: list[dict[str, Any]] = []
+    inside = False
+    for panel in data["panels"]:
+        if panel["type"] == "row":
+            inside = panel["title"] == title
+        elif inside:
+            panels.append(panel)
+    return panels
+
+
+def test_model_performance_has_a_retraining_row(built: dict[str, dict[str, Any]]) -> None:
+    panels = _row(built["model_performance"], "Retraining")
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    worker = f'job="{config.RETRAIN_WORKER_JOB}"'
+    api = f'job="{config.API_JOB}"'
+    # Runs by outcome over the picked range; the duration's quantiles from the histogram.
+    assert any(RETRAIN_FLOW_RUNS.name in e and "by (outcome)" in e for e in exprs)
+    assert sum(RETRAIN_FLOW_DURATION.bucket in e and "histogram_quantile" in e for e in exprs) == 2
+    assert any(RETRAIN_FLOW_LAST_SUCCESS.name in e and e.startswith("time() - ") for e in exprs)
+    assert any(RETRAIN_FLOW_HOLDOUT_RMSE.name in e for e in exprs)
+    assert any(MODEL_RETRAINING_TRIGGERS.name in e and "by (outcome)" in e for e in exprs)
+    assert any(MODEL_RETRAINING_TRIGGERS_PENDING.name in e for e in exprs)
+    # The flow's metrics are the retrain worker's; the triggers are the API's.
+    retrain_names = {n for spec in RETRAIN_SPECS for n in spec.series_names}
+    for expr in exprs:
+        reads_worker = any(n in expr for n in retrain_names)
+        assert (worker if reads_worker else api) in expr, expr
 
 
 def test_infrastructure_has_an_instance_variable_fed_by_node_exporter_up(

@@ -50,11 +50,15 @@ def clone(tmp_path: Path) -> Iterator[Path]:
         target = copy / os.fsdecode(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / os.fsdecode(name), target)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
-    # The shared environment is the one under test: make must not reinstall it in the copy.
-    stamp = (ROOT / ".venv" / ".installed").stat()
-    for dependency in ("pyproject.toml", "api/requirements.lock"):
-        os.utime(copy / dependency, ns=(stamp.st_atime_ns, stamp.st_mtime_ns - 1))
+    # The shared environments are the ones under test: make must not reinstall them in the copy.
+    oldest = None
+    for venv in (".venv", ".venv-flows"):
+        (copy / venv).symlink_to(ROOT / venv)
+        stamp = (ROOT / venv / ".installed").stat()
+        oldest = stamp if oldest is None or stamp.st_mtime_ns < oldest.st_mtime_ns else oldest
+    assert oldest is not None
+    for dependency in ("pyproject.toml", "api/requirements.lock", "flows/requirements.lock"):
+        os.utime(copy / dependency, ns=(oldest.st_atime_ns, oldest.st_mtime_ns - 1))
     try:
         yield copy
     finally:

@@ -1,5 +1,6 @@
 """The native stack end to end: targets, rules, every dashboard query, the drift alert's journey
-to the retraining decision, the MLflow registry and history (evaluations as runs, gauges restored
+to the retraining decision and on to a retrain flow run on Prefect that promotes a challenger
+the API then serves, the MLflow registry and history (evaluations as runs, gauges restored
 after a restart, a second training served without a failed request), and BikeApiDown when the
 API stops.
 
@@ -25,8 +26,16 @@ from typing import Any
 import httpx
 import pytest
 
-from api.config import FEATURES
-from api.metrics import MODEL_RETRAINING_DECISIONS
+from api.clients.batches import evaluation_payload
+from api.config import FEATURES, TARGET
+from api.data import load_hourly
+from api.metrics import (
+    MODEL_RETRAINING_DECISIONS,
+    RETRAIN_FLOW_HOLDOUT_RMSE,
+    RETRAIN_FLOW_LAST_SUCCESS,
+    RETRAIN_FLOW_RUNS,
+)
+from api.model import load_bundle
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
 from authoring.profiles import Profile
@@ -52,6 +61,16 @@ AFTER_EVENT = (
         re.escape(MODEL_RETRAINING_DECISIONS.name),
         "counted only when Alertmanager delivers an alert to POST /alerts",
         "test_drift_drill_panels_have_data",
+    ),
+    (
+        re.escape(RETRAIN_FLOW_HOLDOUT_RMSE.name),
+        "set by a retrain flow run: the drift drill starts one",
+        "test_the_drift_drill_retrains_and_the_api_serves_the_new_champion",
+    ),
+    (
+        re.escape(RETRAIN_FLOW_LAST_SUCCESS.name),
+        "set when a retrain flow run ends: the drift drill starts one",
+        "test_the_drift_drill_retrains_and_the_api_serves_the_new_champion",
     ),
     (
         re.escape(f'status_code=~"{config.API_ERROR_STATUS_REGEX}"'),
@@ -237,7 +256,16 @@ def run_client(
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The stack on free ports, ready, all targets up; stopped whatever the tests do."""
-    services = ("api", "node_exporter", "prometheus", "alertmanager", "grafana", "mlflow")
+    services = (
+        "api",
+        "node_exporter",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "mlflow",
+        "prefect",
+        "retrain_worker",
+    )
     ports = {name: f"127.0.0.1:{free_port()}" for name in services}
     profile = Profile(
         name="e2e",
@@ -247,6 +275,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         alertmanager=ports["alertmanager"],
         grafana=ports["grafana"],
         mlflow=ports["mlflow"],
+        prefect=ports["prefect"],
+        retrain_worker=ports["retrain_worker"],
         scrape_interval=INTERVAL,
         evaluation_interval=INTERVAL,
     )
@@ -412,6 +442,49 @@ def test_drift_drill_panels_have_data(fired: Live) -> None:
     assert round(counted[("RETRAINING_TRIGGERED", "data_drift")]) == 1, counted
 
 
+def test_the_drift_drill_retrains_and_the_api_serves_the_new_champion(fired: Live) -> None:
+    """The decision starts one retrain flow run on Prefect (the worker serves it); the run
+    trains through the newest labelled day (July 2011, the drill's batch), beats the January
+    champion by the margin and is promoted; the API serves it within its poll interval, and on
+    August 2011 it scores an RMSE well below the January model's."""
+
+    def started() -> list[dict[str, Any]]:
+        triggers = httpx.get(f"{fired.api}/alerts/decisions").json()["triggers"]
+        return [t for t in triggers if t["state"] == "started"]
+
+    (trigger,) = wait_for("a retrain flow run created on Prefect", started, 60)
+    assert trigger["flow_run_id"] and data_drift.name in trigger["key"]
+
+    def serves(version: str) -> bool:
+        return httpx.get(f"{fired.api}/ready").json().get("registry_version") == version
+
+    wait_for("the retrained champion (version 2) served", lambda: serves("2"), 240)
+    model = httpx.get(f"{fired.api}/model").json()
+    assert model["registry_version"] == "2"
+    # The worker's metrics, scraped: one run, promoted; the dashboard's retrain panels fill.
+    promoted = f'{RETRAIN_FLOW_RUNS.name}{{outcome="promoted"}} == 1'
+    wait_for("the promotion scraped", lambda: fired.query(promoted), 30)
+    assert_event_panels_have_data(
+        fired, "test_the_drift_drill_retrains_and_the_api_serves_the_new_champion"
+    )
+
+    # August 2011 through /evaluate, scored by the served champion, vs the January model.
+    hourly = load_hourly()
+    august = evaluation_payload(
+        hourly, "august_2011", "2011-08-01 00:00:00", "2011-08-31 23:00:00", sample_size=744
+    )
+    headers = {"X-API-Key": read_values(fired.stack.run_dir / ".env")["EVALUATE_API_KEY"]}
+    answer = httpx.post(f"{fired.api}/evaluate", json=august, headers=headers, timeout=120)
+    assert answer.status_code == 200, answer.text
+    retrained = answer.json()["rmse"]
+    rows = hourly.loc["2011-08-01 00:00:00":"2011-08-31 23:00:00"]
+    january = load_bundle(fired.stack.run_dir / "model").predict(
+        rows[list(FEATURES)].to_numpy(dtype=float)
+    )
+    january_rmse = float(((january - rows[TARGET].to_numpy()) ** 2).mean() ** 0.5)
+    assert retrained < 0.5 * january_rmse, (retrained, january_rmse)
+
+
 def _metric(live: Live, name: str) -> float | None:
     for line in httpx.get(f"{live.api}/metrics").text.splitlines():
         if line.startswith(f"{name} "):
@@ -462,11 +535,12 @@ def test_mlflow_refuses_to_move_the_champion_without_a_login(fired: Live) -> Non
         params={"name": "bike-demand", "alias": "champion"},
         auth=(login["MLFLOW_TRACKING_USERNAME"], login["MLFLOW_TRACKING_PASSWORD"]),
     )
-    assert champion.status_code == 200 and champion.json()["model_version"]["version"] == "1"
+    # Version 2: the drift drill's retrained champion.
+    assert champion.status_code == 200 and champion.json()["model_version"]["version"] == "2"
 
 
 def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> None:
-    """`make train` again: version 2 becomes the champion and the API serves it within the poll
+    """`make train` again: version 3 becomes the champion and the API serves it within the poll
     interval, while /predict keeps answering 200."""
     import threading
 
@@ -508,13 +582,14 @@ def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> No
             check=False,
         )
         assert result.returncode == 0, result.stderr
-        assert "bike-demand@champion -> version 2" in result.stdout
+        # Version 2 is the drift drill's retrained champion.
+        assert "bike-demand@champion -> version 3" in result.stdout
         promoted = time.monotonic()
 
-        def serves_v2() -> bool:
-            return httpx.get(f"{fired.api}/ready").json().get("registry_version") == "2"
+        def serves_v3() -> bool:
+            return httpx.get(f"{fired.api}/ready").json().get("registry_version") == "3"
 
-        wait_for("version 2 served", serves_v2, 30)
+        wait_for("version 3 served", serves_v3, 30)
         assert time.monotonic() - promoted < POLL_SECONDS + 10
         time.sleep(1)
     finally:

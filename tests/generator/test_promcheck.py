@@ -9,6 +9,7 @@ from api.metrics import (
     API_REQUEST_DURATION,
     API_REQUESTS,
     MODEL_LAST_EVALUATION_TIMESTAMP,
+    RETRAIN_SPECS,
 )
 from authoring import node_exporter, promql
 from generator.promcheck import (
@@ -110,7 +111,7 @@ def test_selectors_everywhere_in_the_tree_are_found() -> None:
 
 def test_known_series_covers_both_catalogs_and_the_given_records() -> None:
     known = known_series(["job:x:rate5m"])
-    for spec in (*ALL_SPECS, *node_exporter.ALL_SPECS):
+    for spec in (*ALL_SPECS, *RETRAIN_SPECS, *node_exporter.ALL_SPECS):
         assert set(spec.series_names) <= known
     assert API_REQUEST_DURATION.name not in known
     assert "job:x:rate5m" in known and "job:x:rate5m" not in known_series()

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from api.metrics import ALL_SPECS as API_SPECS
+from api.metrics import RETRAIN_SPECS
 from api.retraining import decide
 from authoring import catalog, config
-from authoring.profiles import COMPOSE, Profile
+from authoring.profiles import COMPOSE, LOCAL, Profile
 from authoring.rules_dsl import SEVERITIES, AlertingRule, RuleGroup
 from generator import runbook
 from generator.errors import BuildError
@@ -135,6 +137,39 @@ def test_every_expression_parses_and_names_only_catalog_metrics(
     assert len(exprs) == len(rules) and len(grafana_queries) == len(twins)
     everything = exprs + grafana_queries
     assert {e: check_expr(e, known) for e in everything if check_expr(e, known)} == {}
+
+
+def test_every_selector_names_the_job_that_exposes_its_metric(
+    generated_files: dict[str, str],
+) -> None:
+    """The API's metrics come from bike-api, the retrain flow's from the retrain worker: a
+    selector without its job would match nothing, or the wrong process after a rename."""
+    exprs = [
+        r["expr"]
+        for path, text in generated_files.items()
+        if path.startswith("prometheus/rules/")
+        for g in yaml.safe_load(text)["groups"]
+        for r in g["rules"]
+    ]
+    selector = re.compile(r"\b([a-z_:]+)(\{[^}]*\})?")
+    for specs, job in ((API_SPECS, config.API_JOB), (RETRAIN_SPECS, config.RETRAIN_WORKER_JOB)):
+        names = {n for spec in specs for n in spec.series_names}
+        wrong = [
+            m.group(0)
+            for expr in exprs
+            for m in selector.finditer(expr)
+            if m.group(1) in names and f'job="{job}"' not in (m.group(2) or "")
+        ]
+        assert wrong == [], f"selectors without job={job}: {wrong}"
+    read = {n for expr in exprs for n in re.findall(r"[a-z_:]+", expr)}
+    assert {spec.name for spec in RETRAIN_SPECS if spec.kind != "histogram"} & read
+
+
+def test_the_retrain_worker_is_scraped_in_every_profile() -> None:
+    for profile in (COMPOSE, LOCAL):
+        assert profile.targets()[config.RETRAIN_WORKER_JOB] == profile.retrain_worker
+    assert COMPOSE.retrain_worker == "retrain-worker:9400"
+    assert LOCAL.retrain_worker.startswith("127.0.0.1:")
 
 
 def test_recording_rules_follow_level_metric_operations(groups: tuple[RuleGroup, ...]) -> None:

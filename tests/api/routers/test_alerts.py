@@ -160,7 +160,7 @@ def test_a_resent_notification_is_not_decided_twice(
 
 
 def test_decisions_lists_the_newest_oldest_first_and_stays_bounded(client: TestClient) -> None:
-    assert client.get("/alerts/decisions").json() == {"size": 0, "decisions": []}
+    assert client.get("/alerts/decisions").json() == {"size": 0, "decisions": [], "triggers": []}
     total = HISTORY_SIZE + 5
     for i in range(total):
         client.post("/alerts", json=payload(alert(OTHER, fingerprint=f"fp{i}")))

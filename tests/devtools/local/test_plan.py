@@ -58,10 +58,16 @@ def test_configs_are_compiled_for_the_profile_with_the_generated_rules(tmp_path:
 
 def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path) -> None:
     paths = (Path("m"), Path("r"), Path("s"), Path("st"), Path("ml"))
-    keys = {"MLFLOW_ADMIN_PASSWORD": "pw", "MLFLOW_FLASK_SERVER_SECRET_KEY": "csrf"}
+    keys = {
+        "MLFLOW_ADMIN_PASSWORD": "pw",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "csrf",
+        "PREFECT_ADMIN_PASSWORD": "ppw",
+    }
     services = local.plan(LOCAL, tmp_path, Path("p.yml"), Path("a.yml"), *paths, keys)
     assert [s.name for s in services] == [
         "mlflow",
+        "prefect-server",
+        "retrain-worker",
         "node-exporter",
         "alertmanager",
         "bike-api",
@@ -92,6 +98,18 @@ def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path
     assert mlflow.env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == "csrf"
     assert mlflow.env["MLFLOW_AUTH_CONFIG_PATH"] == str(tmp_path / "mlflow-auth.ini")
     assert api.env["MLFLOW_TRACKING_USERNAME"] == "admin"
+    # Prefect: the server wants basic auth; the API and the worker send it. The worker's flow
+    # runs reach MLflow as the API does, and keep their metrics in the shared state folder.
+    prefect = next(s for s in services if s.name == "prefect-server")
+    worker = next(s for s in services if s.name == "retrain-worker")
+    assert prefect.env["PREFECT_SERVER_API_AUTH_STRING"] == "admin:ppw"
+    assert prefect.address == LOCAL.prefect and prefect.ready_path == "/api/health"
+    for client in (api, worker):
+        assert client.env["PREFECT_API_URL"] == f"http://{LOCAL.prefect}/api"
+        assert client.env["PREFECT_API_AUTH_STRING"] == "admin:ppw"
+    assert worker.env["MLFLOW_TRACKING_PASSWORD"] == "pw"
+    assert worker.env["PROMETHEUS_MULTIPROC_DIR"] == str(Path("st") / "retrain-metrics")
+    assert worker.argv[1:3] == ("-m", "flows.worker") and worker.address == LOCAL.retrain_worker
 
 
 def test_the_mlflow_auth_config_holds_no_secret(tmp_path: Path) -> None:
