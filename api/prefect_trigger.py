@@ -8,7 +8,8 @@ own client sends it):
 
 1. find the deployment (`RETRAIN_DEPLOYMENT`, served by the retrain worker, flows/worker.py);
 2. if a run of it is scheduled, pending or running, the trigger is recorded as `skipped` with
-   that run's id (a second episode while one retrains does not start another);
+   that run's id (a second episode while one retrains does not start another); older triggers
+   still pending are superseded by the newest (skipped too), so one trigger at most waits;
 3. otherwise create a flow run whose idempotency key is the trigger's key: a retried delivery
    whose first answer was lost finds its own run instead of making a second one.
 
@@ -202,19 +203,31 @@ class TriggerDelivery:
             return self._next_due()
 
     def _claim(self) -> tuple[int, str, int] | None:
+        """The newest due pending trigger, leased to this pass; the older pending ones are
+        superseded (recorded as skipped): one run answers them all, and however many episodes
+        pass while Prefect is down, one trigger waits for it."""
         now = self._clock()
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT id, key, attempts FROM triggers WHERE state = 'pending' AND next_try <= ? "
-                "ORDER BY id LIMIT 1",
+                "ORDER BY id DESC LIMIT 1",
                 (now,),
             ).fetchone()
+            superseded = 0
             if row is not None:
                 db.execute(
                     "UPDATE triggers SET next_try = ? WHERE id = ?", (now + LEASE_SECONDS, row[0])
                 )
+                superseded = db.execute(
+                    "UPDATE triggers SET state = 'skipped', detail = ?, updated_at = ? "
+                    "WHERE state = 'pending' AND id < ?",
+                    (f"superseded by the newer trigger {row[1]}"[:500], now, row[0]),
+                ).rowcount
             db.execute("COMMIT")
+        if superseded:
+            self._metrics.model_retraining_triggers.labels("skipped").inc(superseded)
+            log.info("%d older retraining triggers superseded by %s", superseded, row[1])
         return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
     def _deliver(self, trigger_id: int, key: str, attempts: int) -> bool:

@@ -162,32 +162,37 @@ def _versions(registry: Registry) -> int:
     return len(registry.runs(TRAINING_EXPERIMENT, limit=100))
 
 
-def test_two_drift_episodes_at_once_start_one_run_that_promotes_the_challenger(
+def test_drift_episodes_while_a_run_is_active_start_no_other_run(
     loop: Loop, tmp_path: Path
 ) -> None:
     metrics = Metrics(CollectorRegistry())
     log = DecisionLog(metrics, tmp_path / "decisions.db", prefect_configured=True)
-    # Episode 1 fires, resolves, and episode 2 fires before any delivery: two triggers.
-    first = log.record(DRIFT, "firing", "fp", T0)
-    log.record(DRIFT, "resolved", "fp", T0)
-    second = log.record(DRIFT, "firing", "fp", T0 + timedelta(hours=1))
-    assert first is not None and second is not None
-    assert [t.state for t in log.triggers()] == ["pending", "pending"]
-
-    # Two API workers deliver at once: one run is created, the other trigger is skipped.
-    deliveries = [
-        TriggerDelivery(tmp_path / "decisions.db", metrics, loop.client()) for _ in range(2)
-    ]
+    path = tmp_path / "decisions.db"
+    # Episode 1 fires and is delivered: a flow run is created.
+    assert log.record(DRIFT, "firing", "fp", T0) is not None
+    TriggerDelivery(path, metrics, loop.client()).deliver_due()
+    (started,) = log.triggers()
+    assert started.state == "started" and started.flow_run_id
+    # Episodes 2 and 3 (resolved and fired again, twice) before the next delivery; two API
+    # workers deliver at once: the newest supersedes the older, and finds the run active.
+    for hour in (1, 2):
+        log.record(DRIFT, "resolved", "fp", T0 + timedelta(hours=hour - 1))
+        assert log.record(DRIFT, "firing", "fp", T0 + timedelta(hours=hour)) is not None
+    deliveries = [TriggerDelivery(path, metrics, loop.client()) for _ in range(2)]
     for delivery in deliveries:
         delivery.deliver_due()
-    started, skipped = log.triggers()
-    assert started.state == "started" and started.flow_run_id
+    first, superseded, skipped = log.triggers()
+    assert first == started
+    assert superseded.state == "skipped" and superseded.flow_run_id is None
+    assert (superseded.detail or "").startswith(f"superseded by the newer trigger {skipped.key}")
     assert skipped.state == "skipped" and skipped.flow_run_id == started.flow_run_id
-    assert "is already scheduled" in (skipped.detail or "")
+    assert "is already scheduled" in (skipped.detail or "") or "is already running" in (
+        skipped.detail or ""
+    )
     value = metrics.registry.get_sample_value
     assert value("model_retraining_triggers_total", {"outcome": "started"}) == 1.0
-    assert value("model_retraining_triggers_total", {"outcome": "skipped"}) == 1.0
-    # The skipped decision is answered by the running flow: the start deadline counts from
+    assert value("model_retraining_triggers_total", {"outcome": "skipped"}) == 2.0
+    # The skipped decisions are answered by the active run: the start deadline counts from
     # the first.
     assert value("model_retraining_last_trigger_timestamp_seconds") == started.decided_at
 
@@ -238,11 +243,22 @@ def test_prefect_down_the_trigger_is_kept_and_retried_until_a_run_starts(
     offline.deliver_due()
     assert log.triggers()[0].attempts == 1
 
-    # The server is back (another process: a restart of the API) and the backoff has passed.
+    # More episodes while it is down: one trigger waits, the newest; the others are superseded.
+    for hour in (1, 2, 3):
+        log.record(DRIFT, "resolved", "down", T0 + timedelta(hours=hour - 1))
+        log.record(DRIFT, "firing", "down", T0 + timedelta(hours=hour))
     now[0] += 6
+    offline.deliver_due()
+    *older, waiting = log.triggers()
+    assert [t.state for t in older] == ["skipped"] * 3
+    assert waiting.state == "pending" and waiting.attempts == 1
+    assert value("model_retraining_triggers_pending") == 1.0
+
+    # The server is back (another process: a restart of the API) and the backoff has passed.
+    now[0] += 11
     back = TriggerDelivery(tmp_path / "decisions.db", metrics, loop.client(), clock=lambda: now[0])
     back.deliver_due()
-    (trigger,) = log.triggers()
+    trigger = log.triggers()[-1]
     assert trigger.state == "started" and trigger.attempts == 2
     assert value("model_retraining_triggers_pending") == 0.0
     before = loop.runs_by_outcome()
