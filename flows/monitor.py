@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from api.config import REFERENCE_END, REFERENCE_START, get_settings
 from api.data import DataError, load_hourly
@@ -24,14 +25,17 @@ from api.model import ModelBundle
 
 __all__ = ["main", "monitor"]
 
+# No task result is cached: a monitor run reads and reports every time (and its inputs, data
+# frames and a model, are not worth hashing).
 
-@task(retries=2, retry_delay_seconds=5)
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def load_data(source: str | None) -> pd.DataFrame:
     """The labelled hours (a download or a shared disk can fail for a moment: retried)."""
     return load_hourly(source)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def select_periods(
     hourly: pd.DataFrame, reference: tuple[str, str], current: tuple[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -39,7 +43,7 @@ def select_periods(
     return drift_report.periods(hourly, reference, current)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def build_reports(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -63,7 +67,7 @@ def build_reports(
     return result, bundle
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def decide(
     result: EvaluationResult,
     bundle: ModelBundle | None,
