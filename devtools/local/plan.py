@@ -367,6 +367,9 @@ def prefect_service(
             # The UI's calls go where the server listens.
             "PREFECT_UI_API_URL": f"http://{profile.prefect}/api",
         },
+        # Its first start creates its database (16 s on an idle 2-core machine, more under
+        # load), and it imports Prefect's whole server.
+        ready_timeout=180.0,
     )
 
 

@@ -56,6 +56,8 @@ class Service:
     address: str  # host:port it listens on
     ready_path: str
     env: Mapping[str, str] = field(default_factory=dict)
+    # Seconds to wait for it to be ready, when it needs more than the stack's timeout.
+    ready_timeout: float | None = None
 
     @property
     def ready_url(self) -> str:
@@ -178,7 +180,7 @@ class Stack:
         self.pid_file(service.name).write_text(json.dumps(record, sort_keys=True) + "\n")
         self.services[service.name] = service
         self.procs[service.name] = proc
-        self.wait_ready(service, timeout, proc)
+        self.wait_ready(service, max(timeout, service.ready_timeout or 0.0), proc)
 
     def wait_ready(
         self, service: Service, timeout: float, proc: subprocess.Popen[bytes] | None = None
