@@ -12,6 +12,7 @@ FLOWS_VENV := .venv-flows
 FLOWS_STAMP := $(FLOWS_VENV)/.installed
 API_URL ?= http://localhost:8080
 PROMETHEUS_URL ?= http://localhost:9090
+ALERTMANAGER_URL ?= http://localhost:9093
 # The secrets `make all` wrote to secrets/ (from .env), for the API and the clients run from here;
 # a value exported in the environment wins (the API and the clients read both the same way).
 SECRET_ENV := $(if $(wildcard secrets/evaluate-api-key),EVALUATE_API_KEY_FILE=secrets/evaluate-api-key) \
@@ -142,8 +143,9 @@ drift-report: $(STAMP) ## Evidently drift report and decision: January vs Februa
 	$(PY) -m api.evaluation.monitor $(if $(CURRENT_START),--current-start $(CURRENT_START)) \
 		$(if $(CURRENT_END),--current-end $(CURRENT_END))
 
-fire-alert: $(STAMP) ## send a July batch to /evaluate and wait for the drift alert to fire
-	$(SECRET_ENV) $(PY) -m api.clients.fire_alert --url $(API_URL) --prometheus $(PROMETHEUS_URL)
+fire-alert: $(STAMP) ## the drift drill: a July batch to /evaluate, the alerts firing, the webhook's decision
+	$(SECRET_ENV) $(PY) -m api.clients.fire_alert --url $(API_URL) --prometheus $(PROMETHEUS_URL) \
+		--alertmanager $(ALERTMANAGER_URL)
 
 # Docker Compose where it runs (checked before anything is installed), else the native stack.
 all: ## the whole stack: Docker Compose where it runs, else the native stack (make local)

@@ -68,6 +68,8 @@ class Decision:
     reason: Reason
     fingerprint: str
     starts_at: datetime
+    # Unix time the API took the decision (None only for a decision not yet recorded).
+    decided_at: float | None = None
 
 
 def decide(
@@ -141,7 +143,9 @@ class DecisionLog:
         the same alert delivered to another worker) or joins an open episode."""
         alertname = labels.get("alertname", "")
         decision, reason = decide(labels, status)
-        entry = Decision(alertname, status, decision, reason, fingerprint, starts_at)
+        entry = Decision(
+            alertname, status, decision, reason, fingerprint, starts_at, decided_at=time.time()
+        )
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
             try:
@@ -184,13 +188,20 @@ class DecisionLog:
         db.execute(
             "INSERT INTO decisions (decided_at, alertname, status, decision, reason, "
             "fingerprint, starts_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), entry.alertname, entry.status, entry.decision, entry.reason, *key[:2]),
+            (
+                entry.decided_at,
+                entry.alertname,
+                entry.status,
+                entry.decision,
+                entry.reason,
+                *key[:2],
+            ),
         )
         db.execute(
             "DELETE FROM decisions WHERE id <= (SELECT max(id) FROM decisions) - ?", (self._size,)
         )
         if entry.decision == "RETRAINING_TRIGGERED":
-            now = time.time()
+            now = entry.decided_at
             db.execute(
                 "INSERT OR IGNORE INTO triggers (key, decided_at, state, attempts, next_try, "
                 "updated_at) VALUES (?, ?, ?, 0, 0, ?)",
@@ -228,12 +239,12 @@ class DecisionLog:
         """Recorded decisions, oldest first (at most HISTORY_SIZE)."""
         with closing(self._connect()) as db:
             rows = db.execute(
-                "SELECT alertname, status, decision, reason, fingerprint, starts_at "
+                "SELECT alertname, status, decision, reason, fingerprint, starts_at, decided_at "
                 "FROM decisions ORDER BY id"
             ).fetchall()
         return [
-            Decision(name, status, decision, reason, fingerprint, datetime.fromisoformat(start))
-            for name, status, decision, reason, fingerprint, start in rows
+            Decision(name, status, decision, reason, fingerprint, datetime.fromisoformat(start), at)
+            for name, status, decision, reason, fingerprint, start, at in rows
         ]
 
     def triggers(self) -> list[TriggerRecord]:
