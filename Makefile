@@ -135,9 +135,10 @@ evaluation: $(STAMP) ## send the exam's three February weeks to API_URL/evaluate
 evaluations: $(STAMP) ## list the evaluations recorded in MLflow, newest first (API_URL/evaluations)
 	$(PY) -m api.clients.history --url $(API_URL)
 
-traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE options)
+traffic: $(STAMP) ## drive /predict with real rows (COUNT, CONCURRENCY, RATE; PERIOD=2011-07 replays a month)
 	$(PY) -m api.clients.traffic --url $(API_URL) $(if $(COUNT),--count $(COUNT)) \
-		$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) $(if $(RATE),--rate $(RATE))
+		$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) $(if $(RATE),--rate $(RATE)) \
+		$(if $(PERIOD),--period $(PERIOD))
 
 drift-report: $(STAMP) ## Evidently drift report and decision: January vs February 2011 (CURRENT_START, CURRENT_END)
 	$(PY) -m api.evaluation.monitor $(if $(CURRENT_START),--current-start $(CURRENT_START)) \

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     prefect_api_auth_string: SecretStr | None = None
     # flow/deployment, as flows/worker.py serves it.
     retrain_deployment: str = Field(DEFAULT_DEPLOYMENT, pattern=r"^[\w.-]+/[\w.-]+$")
+    # Drift on live /predict inputs (api/live_drift.py): the window of the last N requests each
+    # worker keeps (0: off), scored every interval once it holds the minimum. 1,000 requests
+    # span six weeks of hours in a replay and minutes to hours of real traffic; 200 (eight
+    # days of hours) covers every weekday and hour, so the calendar scores mean something.
+    live_drift_window: int = Field(1000, ge=0, le=100_000)
+    live_drift_min_rows: int = Field(200, ge=1)
+    # Once a minute: the gauges move with the traffic, at a few ms of CPU per scoring.
+    live_drift_interval_seconds: float = Field(60.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from api.champion import ModelFollower
 from api.config import SecretFileError, Settings, get_settings
 from api.deps import UNREADABLE
 from api.history import HISTORY_FILE, History
+from api.live_drift import LiveDriftMonitor, LiveWindow
 from api.metrics import Metrics
 from api.middleware import RequestMetricsMiddleware, known_label_sets
 from api.model import ModelNotAvailable, load_bundle
@@ -85,11 +87,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.history.start(lambda: follower.status.registry_version)
     if app.state.bundle is None:
         app_metrics.model_loaded.set(0)
+    app.state.live_drift = None
+    if app.state.live_window is not None:
+
+        def reference() -> Path | None:
+            bundle = app.state.bundle
+            return None if bundle is None else bundle.reference_path
+
+        app.state.live_drift = LiveDriftMonitor(
+            app.state.live_window,
+            app_metrics,
+            reference,
+            interval=settings.live_drift_interval_seconds,
+            min_rows=min(settings.live_drift_min_rows, settings.live_drift_window),
+        )
+        app.state.live_drift.start()
     # Everything loaded so far lives as long as the process: frozen, full garbage collections
     # stop rescanning it (~60 us per /predict request, measured with tests/bench/run.py).
     gc.freeze()
     yield
     follower.stop()
+    if app.state.live_drift is not None:
+        app.state.live_drift.stop()
     if app.state.trigger_delivery is not None:
         app.state.trigger_delivery.stop()
     if app.state.history is not None:
@@ -156,6 +175,10 @@ def create_app(
     app.state.metrics = Metrics(registry if registry is not None else CollectorRegistry())
     app.state.bundle = None
     app.state.model_error = None
+    # /predict's inputs for the live drift scores (None: LIVE_DRIFT_WINDOW=0, off).
+    app.state.live_window = (
+        LiveWindow(settings.live_drift_window) if settings.live_drift_window else None
+    )
     app.state.webhook_token = _secret("the alert webhook's token", settings.webhook_token)
     app.state.api_key = _secret("the /evaluate key", settings.api_key)
     app.add_middleware(

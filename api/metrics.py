@@ -39,6 +39,11 @@ __all__ = [
     "MODEL_INFERENCE_DURATION",
     "MODEL_INFO",
     "MODEL_LAST_EVALUATION_TIMESTAMP",
+    "MODEL_LIVE_DRIFTED_FEATURES_RATIO",
+    "MODEL_LIVE_DRIFT_LAST_RUN",
+    "MODEL_LIVE_FEATURE_DRIFT_SCORE",
+    "MODEL_LIVE_WINDOW_FULL",
+    "MODEL_LIVE_WINDOW_ROWS",
     "MODEL_LOADED",
     "MODEL_MAE",
     "MODEL_MAPE",
@@ -481,6 +486,50 @@ MODEL_RETRAINING_LAST_TRIGGER = MetricSpec(
     absent_until_set=True,
 )
 
+MODEL_LIVE_FEATURE_DRIFT_SCORE = MetricSpec(
+    "model_live_feature_drift_score",
+    "gauge",
+    "Drift score of each input feature over the live window of /predict inputs, as /evaluate "
+    "scores a batch (NaN: not scored, a cyclic calendar feature whose cycle the window does not "
+    "cover yet).",
+    ("feature",),
+    multiprocess_mode="mostrecent",
+    label_values={"feature": DRIFT_FEATURES},
+    unit="score",
+)
+MODEL_LIVE_DRIFTED_FEATURES_RATIO = MetricSpec(
+    "model_live_drifted_features_ratio",
+    "gauge",
+    "Share of the scored input features drifted over the live window of /predict inputs.",
+    multiprocess_mode="mostrecent",
+    unit="ratio",
+    absent_until_set=True,
+)
+MODEL_LIVE_WINDOW_ROWS = MetricSpec(
+    "model_live_window_rows",
+    "gauge",
+    "/predict inputs in the live window scored last (at most LIVE_DRIFT_WINDOW).",
+    multiprocess_mode="mostrecent",
+    unit="rows",
+    absent_until_set=True,
+)
+MODEL_LIVE_WINDOW_FULL = MetricSpec(
+    "model_live_window_full",
+    "gauge",
+    "1 when the live window scored last held LIVE_DRIFT_WINDOW inputs (its full size).",
+    multiprocess_mode="mostrecent",
+    unit="boolean",
+    absent_until_set=True,
+)
+MODEL_LIVE_DRIFT_LAST_RUN = MetricSpec(
+    "model_live_drift_last_run_timestamp_seconds",
+    "gauge",
+    "Unix time the live window was last scored.",
+    multiprocess_mode="max",
+    unit="timestamp_seconds",
+    absent_until_set=True,
+)
+
 # The retrain flow's metrics: exposed by the retrain worker's /metrics (flows/worker.py), whose
 # flow runs write them from their own processes (prometheus-client's multiprocess files).
 RETRAIN_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
@@ -564,6 +613,11 @@ ALL_SPECS: tuple[MetricSpec, ...] = (
     MODEL_RETRAINING_TRIGGERS,
     MODEL_RETRAINING_TRIGGERS_PENDING,
     MODEL_RETRAINING_LAST_TRIGGER,
+    MODEL_LIVE_FEATURE_DRIFT_SCORE,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
+    MODEL_LIVE_WINDOW_ROWS,
+    MODEL_LIVE_WINDOW_FULL,
+    MODEL_LIVE_DRIFT_LAST_RUN,
 )
 # The retrain worker's metrics (not the API's).
 RETRAIN_SPECS: tuple[MetricSpec, ...] = (
@@ -683,6 +737,11 @@ class Metrics:
         self.model_retraining_triggers = _counter(MODEL_RETRAINING_TRIGGERS, r)
         self.model_retraining_triggers_pending = _gauge(MODEL_RETRAINING_TRIGGERS_PENDING, r)
         self.model_retraining_last_trigger = _lazy(MODEL_RETRAINING_LAST_TRIGGER, r)
+        self.model_live_feature_drift_score = _gauge(MODEL_LIVE_FEATURE_DRIFT_SCORE, r)
+        self.model_live_drifted_features_ratio = _lazy(MODEL_LIVE_DRIFTED_FEATURES_RATIO, r)
+        self.model_live_window_rows = _lazy(MODEL_LIVE_WINDOW_ROWS, r)
+        self.model_live_window_full = _lazy(MODEL_LIVE_WINDOW_FULL, r)
+        self.model_live_drift_last_run = _lazy(MODEL_LIVE_DRIFT_LAST_RUN, r)
 
     def publish_evaluation(self, result: EvaluationResult, at: float) -> None:
         """The scores and drift of the latest evaluation (done at Unix time `at`) as gauges."""

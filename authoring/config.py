@@ -60,6 +60,10 @@ MODEL_RMSE_MAX = 100.0
 MODEL_R2_MIN = 0.3
 # Share of the 11 features whose distribution drifted: the API decides with the same default.
 DRIFT_SHARE_THRESHOLD = DEFAULT_DRIFT_SHARE_THRESHOLD
+# The live-input drift alert holds for a minute of full windows: the window is the last
+# LIVE_DRIFT_WINDOW requests, so a burst of odd requests cannot fill it alone, and a shift that
+# fills it stays until other traffic replaces it; a minute covers one scoring (every 60 s).
+LIVE_DRIFT_FOR = "1m"
 # Labelled data arrive weekly in the exam's scenario: eight days without an evaluation means a
 # weekly batch was missed and the feedback loop stopped, which is a warning, not a page.
 EVALUATION_MAX_AGE_SECONDS = 8 * 24 * 3600

@@ -1,10 +1,20 @@
-"""ML API Overview: the eight panels of the ML API monitoring brief, on one screen."""
+"""ML API Overview: the eight panels of the ML API monitoring brief, and the live input drift,
+on one screen."""
 
 from __future__ import annotations
 
+from api.metrics import MODEL_LIVE_DRIFTED_FEATURES_RATIO
 from authoring import config, promql
 from authoring import node_exporter as node
-from authoring.house_style import Section, dashboard, query, stat, value_text
+from authoring.house_style import (
+    GrafanaUnit,
+    Section,
+    above,
+    dashboard,
+    query,
+    stat,
+    value_text,
+)
 from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
@@ -38,6 +48,16 @@ dashboard = dashboard(
             [
                 panels.inference_percentiles(),
                 panels.predicted_rentals_distribution("Prediction distribution"),
+                stat(
+                    "Live input drift",
+                    "Share of the input features drifted over the last /predict requests, "
+                    "against the model's reference (no label needed); red at the drift "
+                    "threshold. Details: the Model dashboard's Live inputs row. No data until "
+                    "the live window holds LIVE_DRIFT_MIN_ROWS requests.",
+                    query(promql.sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, job=JOB)),
+                    unit=GrafanaUnit.RATIO,
+                    thresholds=above(config.DRIFT_SHARE_THRESHOLD),
+                ),
             ],
         ),
     ],

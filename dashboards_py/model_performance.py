@@ -12,6 +12,9 @@ from api.metrics import (
     MODEL_FEATURE_DRIFT_SCORE,
     MODEL_INFO,
     MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
+    MODEL_LIVE_FEATURE_DRIFT_SCORE,
+    MODEL_LIVE_WINDOW_ROWS,
     MODEL_MAE,
     MODEL_MAPE,
     MODEL_PREDICTED_RENTALS,
@@ -61,6 +64,7 @@ _EVALUATIONS_PER_VERSION = (
     f"increase({promql.sel(MODEL_EVALUATIONS, outcome='success', job=JOB)}[$__rate_interval])"
     f" * on (job, instance) group_left (registry_version) ({_SERVED}))"
 )
+_UNTIL_LIVE = " No data until the live window holds LIVE_DRIFT_MIN_ROWS /predict requests."
 _UNTIL_REGISTERED = " No data until a registry version is served (MODEL_SOURCE=folder has none)."
 _MLFLOW_MODEL = f"{config.MLFLOW_UI_URL}/#/models/{MODEL_NAME}"
 # The retrain flow's metrics come from the retrain worker, which runs the flow runs.
@@ -214,6 +218,40 @@ dashboard = dashboard(
                     "Drift score by feature over time",
                     "Per-feature drift statistic of each evaluation." + _UNTIL_EVALUATED,
                     query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                ),
+            ],
+        ),
+        Section(
+            "Live inputs",
+            [
+                timeseries(
+                    "Drifted feature share: live inputs vs labelled evaluations",
+                    "Share of the input features drifted over the last LIVE_DRIFT_WINDOW "
+                    "/predict requests (live, scored every minute, no label needed) next to the "
+                    "latest labelled evaluation's; the dashed line is the threshold. The live "
+                    "alert needs a full window." + _UNTIL_LIVE,
+                    query(promql.sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, job=JOB), "live"),
+                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "labelled"),
+                    thresholds=above(config.DRIFT_SHARE_THRESHOLD),
+                    min_value=0,
+                    max_value=1,
+                    width=12,
+                ),
+                bar_gauge(
+                    "Live drift score by feature",
+                    "Drift score of each input over the live window, as /evaluate scores a "
+                    "batch. The hour and weekday are left out (no value) until the window covers "
+                    "all 24 hours and all 7 weekdays." + _UNTIL_LIVE,
+                    query(promql.sel(MODEL_LIVE_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    width=8,
+                ),
+                stat(
+                    "Live window",
+                    "/predict inputs in the live window scored last (the alert waits for a full "
+                    "window)." + _UNTIL_LIVE,
+                    query(promql.sel(MODEL_LIVE_WINDOW_ROWS, job=JOB)),
+                    width=4,
+                    unit=GrafanaUnit.COUNT,
                 ),
             ],
         ),

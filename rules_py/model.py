@@ -8,6 +8,8 @@ from api.metrics import (
     MODEL_DRIFTED_FEATURES_RATIO,
     MODEL_INFERENCE_DURATION,
     MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
+    MODEL_LIVE_WINDOW_FULL,
     MODEL_LOADED,
     MODEL_R2,
     MODEL_REGISTRY_VERSION_CREATED,
@@ -114,6 +116,49 @@ data_drift = gauge_alert(
     ),
     labels=DATA_DRIFT,
     backends=BOTH,
+)
+
+_live_ratio = sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, **JOB)
+_live_full = sel(MODEL_LIVE_WINDOW_FULL, **JOB)
+_live_ratio_series = sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, **TARGET)
+_live_full_series = sel(MODEL_LIVE_WINDOW_FULL, **TARGET)
+live_input_drift = AlertingRule(
+    name="BikeLiveInputDrift",
+    # Only over a full window: a window still filling up is a few requests, not the traffic.
+    expression=(
+        f"{_live_ratio} >= {format_number(config.DRIFT_SHARE_THRESHOLD)} "
+        f"and on (job, instance) {_live_full} == 1"
+    ),
+    for_=config.LIVE_DRIFT_FOR,
+    severity="warning",
+    summary="Live /predict inputs drifted from the reference: labelled evaluation needed",
+    description=(
+        "{{ $value | humanizePercentage }} of the scored input features drifted over the last "
+        f"/predict requests on {{{{ $labels.instance }}}} (threshold {_drift_max}), before any "
+        "label: send a labelled batch to /evaluate to see whether the model's error moved. It "
+        "does not retrain by itself: there are no labels to retrain on."
+    ),
+    tests=(
+        AlertTest(
+            name="a full window of drifted inputs warns",
+            series=(
+                Series(_live_ratio_series, "0.1 0.1 0.45x20"),
+                Series(_live_full_series, "1x22"),
+            ),
+            onset="2m",
+            fires=(Fires(TARGET, 0.45),),
+        ),
+        AlertTest(
+            name="a window still filling up is not enough",
+            series=(Series(_live_ratio_series, "0.45x20"), Series(_live_full_series, "0x20")),
+            quiet_at=("5m", "15m"),
+        ),
+        AlertTest(
+            name="under the threshold (February replayed) is quiet",
+            series=(Series(_live_ratio_series, "0.27x20"), Series(_live_full_series, "1x20")),
+            quiet_at=("5m", "15m"),
+        ),
+    ),
 )
 
 rmse_high = gauge_alert(
@@ -487,6 +532,7 @@ groups = (
             rmse_high,
             r2_low,
             evaluation_stale,
+            live_input_drift,
             model_reload_failed,
             champion_stale_under_drift,
             retrain_flow_failed,

@@ -54,9 +54,18 @@ class Summary:
         )
 
 
-def prediction_rows(source: str | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """Every hour of the dataset as a /predict body, shuffled (seeded) so runs mix seasons."""
+def prediction_rows(
+    source: str | None = None, seed: int = 0, period: str | None = None
+) -> list[dict[str, Any]]:
+    """Every hour of the dataset as a /predict body, shuffled (seeded) so runs mix seasons; or,
+    with `period` (YYYY-MM), that month's hours in time order, whole days at a time (a replay:
+    the live drift scores see the month as live traffic would bring it)."""
     hourly = load_hourly(source)
+    if period is not None:
+        month = hourly[hourly["dteday"].str.startswith(f"{period}-")]
+        if month.empty:
+            raise DataError(f"no hour of the dataset in {period} (YYYY-MM, 2011-01 to 2012-12)")
+        return month[["dteday", *FEATURES]].to_dict(orient="records")  # type: ignore[no-any-return]
     rows = hourly[["dteday", *FEATURES]].to_dict(orient="records")
     order = np.random.default_rng(seed).permutation(len(rows))
     return [rows[i] for i in order]
@@ -144,10 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=_positive(float), help="requests per second (default: max)")
     parser.add_argument("--source", help="dataset (default: BIKE_SHARING_SOURCE)")
     parser.add_argument("--seed", type=int, default=0, help="row shuffle seed")
+    parser.add_argument(
+        "--period",
+        help="replay one month's hours in time order (YYYY-MM, e.g. 2011-07: the live drift "
+        "alert fires with no label sent); default: every hour, shuffled",
+    )
     args = parser.parse_args(argv)
     url = api_url(args.url)
     try:
-        rows = prediction_rows(args.source, args.seed)
+        rows = prediction_rows(args.source, args.seed, args.period)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

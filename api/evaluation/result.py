@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PREDICTION", "EvaluationResult"]
+__all__ = ["PREDICTION", "REPORT_DECIMALS", "EvaluationResult"]
 
 # The column holding the model's prediction beside `cnt` (reference.csv and each batch).
 PREDICTION = "prediction"
+# A batch's features are rounded to this many decimals in the report's table (and the live
+# drift scores round the window the same way, so both score the same numbers).
+REPORT_DECIMALS = 6
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from api import logs
 from api.config import FEATURES, TARGET
 from api.deps import API_KEY_HEADER, MetricsDep, SettingsDep, require_api_key, require_bundle
 from api.evaluation.lock import EvaluationLock
-from api.evaluation.result import PREDICTION, EvaluationResult
+from api.evaluation.result import PREDICTION, REPORT_DECIMALS, EvaluationResult
 from api.evaluation.worker import EvaluationFailed, EvaluationJob, EvaluationWorker, WorkerBusy
 from api.history import History, LabelledBatch
 from api.metrics import Metrics
@@ -231,7 +231,6 @@ def _validate(
 # UCI publishes its ratios with 4 decimals. The report sees the batch at 1e-6: values closer than
 # that (0 and 5e-324 are both valid ratios) would leave Evidently's histograms no finite-sized
 # bins, and the evaluation would fail on a valid batch.
-REPORT_DECIMALS = 6
 
 
 def _predicted_batch(records: list[EvaluationRecord], bundle: ModelBundle) -> pd.DataFrame:

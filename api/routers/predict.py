@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.deps import require_bundle
+from api.live_drift import LiveWindow
 from api.metrics import Metrics
 from api.schemas import ERROR_RESPONSES, BikeSharingInput, ErrorBody, PredictionOutput
 
@@ -65,9 +66,14 @@ async def predict(request: Request) -> Response:
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from None
     metrics: Metrics = request.app.state.metrics
+    features = body.features()
     start = perf_counter()
-    value = bundle.predict_one(body.features())
+    value = bundle.predict_one(features)
     metrics.model_inference_duration.observe(perf_counter() - start)
     metrics.model_predicted_rentals.observe(value)
+    window: LiveWindow | None = request.app.state.live_window
+    if window is not None:
+        # The live drift scores' sample (~1 us: one lock, one row copy).
+        window.add(features)
     # repr of a finite float is valid JSON; tree leaves are means of finite counts.
     return Response(f'{{"predicted_count":{value!r}}}', media_type="application/json")

@@ -72,8 +72,12 @@ FLOWS_PYTHON = ROOT / ".venv-flows" / "bin" / "python"
 # Prefect's basic auth: one user, the admin, whose password is .env's PREFECT_ADMIN_PASSWORD.
 PREFECT_ADMIN = "admin"
 # Prefect's server as the native stack runs it: its SQLite database under run/prefect, no
-# telemetry to Prefect's servers.
-PREFECT_SERVER_ENV = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+# telemetry to Prefect's servers, and a minute's wait on SQLite's lock instead of 10 s (a busy
+# machine otherwise gets 503s from it: seen on CI's two cores).
+PREFECT_SERVER_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+}
 
 # Debian package -> the binary it installs (what `make system-deps` installs).
 DEBIAN_BINARIES = {
@@ -219,6 +223,7 @@ def plan(
     mlruns_dir: Path,
     stack_secrets: Mapping[str, str],
     model_poll_seconds: float | None = None,
+    api_settings: Mapping[str, str] | None = None,
 ) -> list[Service]:
     """The services in start order: MLflow first (the API loads the champion from it), then
     Prefect's server and the retrain worker (the API starts retrain flow runs there), scrape
@@ -246,6 +251,8 @@ def plan(
     }
     if model_poll_seconds is not None:
         api_env["MODEL_POLL_SECONDS"] = str(model_poll_seconds)
+    # Other settings of the API (tests: a faster live-drift scoring).
+    api_env.update(api_settings or {})
     prefect_auth = f"{PREFECT_ADMIN}:{stack_secrets['PREFECT_ADMIN_PASSWORD']}"
     api_env["PREFECT_API_URL"] = f"http://{profile.prefect}/api"
     api_env["PREFECT_API_AUTH_STRING"] = prefect_auth
@@ -485,6 +492,7 @@ def start_stack(
     rules_dir: Path = RULES_DIR,
     timeout: float = READY_TIMEOUT_SECONDS,
     model_poll_seconds: float | None = None,
+    api_settings: Mapping[str, str] | None = None,
 ) -> Stack:
     """Render configs for `profile` into `run_dir`, start everything, wait until it is ready.
 
@@ -509,6 +517,7 @@ def start_stack(
         run_dir / "mlruns",
         secrets.read_values(run_dir / ".env"),
         model_poll_seconds,
+        api_settings,
     )
     _start_all(stack, services, timeout)
     return stack

@@ -602,6 +602,63 @@ def _metric(url: str, name: str) -> float:
     return float("nan")
 
 
+def bench_live(seconds: int) -> bool:
+    """The live drift window's cost on /predict (LIVE_DRIFT_WINDOW on vs 0, both servers up,
+    loads alternating) and the time of one scoring of a full window."""
+    print(f"== live drift window: /predict with it vs without (wrk c=16, median of {ROUNDS})")
+    model = trained_model_dir()
+    on_env = base_env(MODEL_DIR=str(model))
+    off_env = base_env(MODEL_DIR=str(model), LIVE_DRIFT_WINDOW="0")
+    runs: dict[str, list[WrkResult]] = {}
+    with (
+        uvicorn("api.main:app", on_env) as (on_url, _, _),
+        uvicorn("api.main:app", off_env) as (off_url, _, _),
+    ):
+        wait_for(on_url + "/ready")
+        wait_for(off_url + "/ready")
+        time.sleep(SETTLE_SECONDS)
+        targets = {"window on": on_url + "/predict", "window off": off_url + "/predict"}
+        for url in targets.values():
+            wrk(url, PREDICT_BODY, 4, 2)
+        for _ in range(ROUNDS):
+            for label, url in targets.items():
+                runs.setdefault(label, []).append(wrk(url, PREDICT_BODY, 16, seconds))
+    medians = {label: _median(results) for label, results in runs.items()}
+    for label, result in medians.items():
+        print(
+            f"  {label:<10} {result.requests_per_second:9.0f} req/s  p50 {result.p50_ms:6.2f} ms"
+            f"  p99 {result.p99_ms:6.2f} ms"
+            + (f"  NON-2XX {result.errors}" if result.errors else "")
+        )
+    on, off = medians["window on"], medians["window off"]
+    ratio = on.requests_per_second / off.requests_per_second
+    print(f"  throughput with / without the window: {ratio:.3f}")
+    print(f"  p99 with / without: {on.p99_ms / off.p99_ms:.2f}")
+
+    from api.config import FEATURES
+    from api.data import load_hourly
+    from api.live_drift import LiveWindow, ReferenceSummary
+    from api.model import load_bundle
+
+    summary = ReferenceSummary.from_csv(load_bundle(model).reference_path)
+    july = load_hourly().loc["2011-07-01":"2011-08-31"][list(FEATURES)].to_numpy(float)[:1000]
+    summary.score(july)  # scipy's first import
+    started = time.perf_counter()
+    for _ in range(20):
+        summary.score(july)
+    scoring_ms = (time.perf_counter() - started) / 20 * 1000
+    window = LiveWindow(1000)
+    started = time.perf_counter()
+    for row in july.tolist() * 20:
+        window.add(row)
+    add_us = (time.perf_counter() - started) / (20 * len(july)) * 1e6
+    print(f"  one scoring of a full window (1,000 rows, 11 features): {scoring_ms:.1f} ms")
+    print(f"  one /predict input into the window: {add_us:.2f} us")
+    ok = not (on.errors or off.errors)
+    ok &= _verdict("throughput with / without the window", ratio, ">=", 0.95)
+    return ok
+
+
 # Helpers add their sections here: name -> function(seconds) returning whether targets were met.
 SECTIONS: dict[str, Callable[[int], bool]] = {
     "predict": bench_predict,
@@ -611,6 +668,7 @@ SECTIONS: dict[str, Callable[[int], bool]] = {
     "flood": bench_evaluate_flood,
     "alerts": bench_alerts_flood,
     "swap": bench_swap,
+    "live": bench_live,
 }
 
 

@@ -17,6 +17,7 @@ from api.metrics import (
     API_ACTIVE_REQUESTS,
     MODEL_FEATURE_DRIFT_SCORE,
     MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
     MODEL_LOADED,
     MODEL_PREDICTED_RENTALS,
     MODEL_RETRAINING_DECISIONS,
@@ -191,9 +192,11 @@ def test_infrastructure_has_an_instance_variable_fed_by_node_exporter_up(
         assert any(spec.name in e for e in exprs), spec.name
 
 
-def test_ml_api_overview_has_the_eight_panels(built: dict[str, dict[str, Any]]) -> None:
+def test_ml_api_overview_has_the_eight_panels_and_the_live_drift(
+    built: dict[str, dict[str, Any]],
+) -> None:
     data = built["ml_api_overview"]
-    assert len(_panels(data)) == 8
+    assert len(_panels(data)) == 9
     assert _titles(data) == {
         "API status",
         "Model status",
@@ -203,9 +206,11 @@ def test_ml_api_overview_has_the_eight_panels(built: dict[str, dict[str, Any]]) 
         "Prediction distribution",
         "Error rate (5xx)",
         "Active requests",
+        "Live input drift",
     }
     exprs = _exprs(data)
     assert f'{node_exporter.UP.name}{{job="{config.API_JOB}"}}' in exprs
+    assert f'{MODEL_LIVE_DRIFTED_FEATURES_RATIO.name}{{job="{config.API_JOB}"}}' in exprs
     assert f'{MODEL_LOADED.name}{{job="{config.API_JOB}"}}' in exprs
 
 

@@ -28,15 +28,20 @@ import httpx
 import pytest
 
 from api.clients.batches import evaluation_payload
+from api.clients.traffic import prediction_rows
 from api.config import FEATURES, TARGET
 from api.data import load_hourly
 from api.metrics import (
+    MODEL_EVALUATIONS,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
+    MODEL_LIVE_WINDOW_FULL,
     MODEL_RETRAINING_DECISIONS,
     RETRAIN_FLOW_HOLDOUT_RMSE,
     RETRAIN_FLOW_LAST_SUCCESS,
     RETRAIN_FLOW_RUNS,
 )
 from api.model import load_bundle
+from api.retraining import REASON_LABEL
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
 from authoring.profiles import Profile
@@ -44,7 +49,7 @@ from devtools.local.plan import RULES_DIR, start_stack
 from devtools.local.processes import Stack, free_port
 from devtools.secrets import SECRET_FILES, read_values
 from rules_py.api import api_down
-from rules_py.model import data_drift
+from rules_py.model import data_drift, live_input_drift
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -284,7 +289,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         evaluation_interval=INTERVAL,
     )
     run_dir = tmp_path_factory.mktemp("stack")
-    stack = start_stack(profile, run_dir, rules_dir=RULES_DIR, model_poll_seconds=POLL_SECONDS)
+    stack = start_stack(
+        profile,
+        run_dir,
+        rules_dir=RULES_DIR,
+        model_poll_seconds=POLL_SECONDS,
+        # The live window scored every second, as everything here runs at 1 s.
+        api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "1"},
+    )
     try:
         env = Live(stack, profile)
 
@@ -299,6 +311,49 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield env
     finally:
         stack.stop_all()
+
+
+def _replay(live: Live, month: str, times: int) -> None:
+    """`make traffic PERIOD=<month>`: the month's hours to /predict in time order, `times` over."""
+    rows = prediction_rows(period=month)
+    with httpx.Client(base_url=live.api, timeout=10) as client:
+        for _ in range(times):
+            for row in rows:
+                assert client.post("/predict", json=row).status_code == 200
+
+
+def test_live_inputs_drift_alert_fires_on_july_before_any_label(live: Live) -> None:
+    """February replayed by whole days as live traffic: a full window, scored under the
+    threshold, no live alert. July: BikeLiveInputDrift fires, with no /evaluate sent yet."""
+    evaluated = f'sum({MODEL_EVALUATIONS.name}{{outcome="success"}}) == 0'
+    assert live.query(evaluated), "no evaluation may run before this test"
+    live_ratio = MODEL_LIVE_DRIFTED_FEATURES_RATIO.name
+    _replay(live, "2011-02", 2)
+    full = f"{MODEL_LIVE_WINDOW_FULL.name} == 1"
+    quiet = f"{live_ratio} < {config.DRIFT_SHARE_THRESHOLD} and on () {full}"
+    wait_for("February's full window scored, under the threshold", lambda: live.query(quiet), 30)
+    time.sleep(3)
+    assert not live.query(f'ALERTS{{alertname="{live_input_drift.name}"}}')
+
+    first_july = time.monotonic()
+    _replay(live, "2011-07", 2)
+
+    def live_alert_firing() -> bool:
+        return any(
+            a["labels"]["alertname"] == live_input_drift.name and a["state"] == "firing"
+            for a in live.prometheus_alerts()
+        )
+
+    wait_for("BikeLiveInputDrift firing", live_alert_firing, ALERT_SECONDS)
+    print(
+        f"BikeLiveInputDrift firing {time.monotonic() - first_july:.0f} s after the first "
+        "July request"
+    )
+    assert live.query(evaluated), "the live alert fired before any label"
+    (alert,) = [
+        a for a in live.prometheus_alerts() if a["labels"]["alertname"] == live_input_drift.name
+    ]
+    assert REASON_LABEL not in alert["labels"]  # it never asks for retraining
 
 
 @pytest.fixture(scope="module")
@@ -616,7 +671,9 @@ def test_the_drill_again_after_a_restart_ends_with_the_episodes_decision(fired: 
     """`make local-stop`, `make local`, `make fire-alert` within the hour: every process
     restarts on its kept state (Prometheus's TSDB, Alertmanager's notification log, the API's
     decision log), and the drill still ends with the drift episode's decision, here the one
-    already taken, said with its time, in no more time than the first drill took."""
+    already taken, said with its time, in about the time the first drill took: both wait for
+    the same `for:` (the quality alert pends again on the new batch), and the decision adds no
+    wait (a quarter more for a busy machine: the API restarts its evaluation child too)."""
     stack = fired.stack
     order = list(stack.services)
     stack.stop_all()
@@ -655,7 +712,7 @@ def test_the_drill_again_after_a_restart_ends_with_the_episodes_decision(fired: 
     kept = f"{data_drift.name}: already decided at {stamp}"
     new = f"{data_drift.name}: RETRAINING_TRIGGERED, decided at {stamp} (this drill)"
     assert kept in again.stdout or new in again.stdout, again.stdout
-    assert took <= fired.drill_seconds + 5, (took, fired.drill_seconds)
+    assert took <= fired.drill_seconds * 1.25, (took, fired.drill_seconds)
 
 
 @pytest.fixture(scope="module")

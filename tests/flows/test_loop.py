@@ -158,6 +158,21 @@ def _wait_deployment(client: PrefectClient, timeout: float = 120.0) -> None:
             time.sleep(1.0)
 
 
+def _deliver(path: Path, metrics: Metrics, client: PrefectClient, log: DecisionLog) -> None:
+    """Deliver until nothing is pending, as the API's thread does: a busy Prefect server may
+    answer 503 (its SQLite locked under load), and a failed delivery is retried after its
+    backoff (the clock is moved past it)."""
+    now = [time.time()]
+    delivery = TriggerDelivery(path, metrics, client, clock=lambda: now[0])
+    for _ in range(10):
+        delivery.deliver_due()
+        if all(t.state != "pending" for t in log.triggers()):
+            return
+        now[0] += 301
+        time.sleep(1.0)
+    raise AssertionError(f"still pending after 10 deliveries: {log.triggers()}")
+
+
 def _versions(registry: Registry) -> int:
     return len(registry.runs(TRAINING_EXPERIMENT, limit=100))
 
@@ -170,7 +185,7 @@ def test_drift_episodes_while_a_run_is_active_start_no_other_run(
     path = tmp_path / "decisions.db"
     # Episode 1 fires and is delivered: a flow run is created.
     assert log.record(DRIFT, "firing", "fp", T0) is not None
-    TriggerDelivery(path, metrics, loop.client()).deliver_due()
+    _deliver(path, metrics, loop.client(), log)
     (started,) = log.triggers()
     assert started.state == "started" and started.flow_run_id
     # Episodes 2 and 3 (resolved and fired again, twice) before the next delivery; two API
@@ -181,6 +196,7 @@ def test_drift_episodes_while_a_run_is_active_start_no_other_run(
     deliveries = [TriggerDelivery(path, metrics, loop.client()) for _ in range(2)]
     for delivery in deliveries:
         delivery.deliver_due()
+    _deliver(path, metrics, loop.client(), log)
     first, superseded, skipped = log.triggers()
     assert first == started
     assert superseded.state == "skipped" and superseded.flow_run_id is None
@@ -192,6 +208,7 @@ def test_drift_episodes_while_a_run_is_active_start_no_other_run(
     value = metrics.registry.get_sample_value
     assert value("model_retraining_triggers_total", {"outcome": "started"}) == 1.0
     assert value("model_retraining_triggers_total", {"outcome": "skipped"}) == 2.0
+    # (and "retried" for any 503 of a busy server on the way)
     # The skipped decisions are answered by the active run: the start deadline counts from
     # the first.
     assert value("model_retraining_last_trigger_timestamp_seconds") == started.decided_at
@@ -255,11 +272,9 @@ def test_prefect_down_the_trigger_is_kept_and_retried_until_a_run_starts(
     assert value("model_retraining_triggers_pending") == 1.0
 
     # The server is back (another process: a restart of the API) and the backoff has passed.
-    now[0] += 11
-    back = TriggerDelivery(tmp_path / "decisions.db", metrics, loop.client(), clock=lambda: now[0])
-    back.deliver_due()
+    _deliver(tmp_path / "decisions.db", metrics, loop.client(), log)
     trigger = log.triggers()[-1]
-    assert trigger.state == "started" and trigger.attempts == 2
+    assert trigger.state == "started" and trigger.attempts >= 2
     assert value("model_retraining_triggers_pending") == 0.0
     before = loop.runs_by_outcome()
     run = loop.wait_run(trigger.flow_run_id or "")

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.clients.traffic import prediction_rows
+from api.data import DataError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,3 +35,11 @@ def test_with_the_api_down_it_asks_whether_the_api_runs_there() -> None:
     assert result.returncode == 1
     assert f"is the API running at {url}?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_period_replays_that_month_in_time_order(dataset_source: str) -> None:
+    rows = prediction_rows(dataset_source, period="2011-07")
+    assert len(rows) > 700 and {r["dteday"][:7] for r in rows} == {"2011-07"}
+    assert [(r["dteday"], r["hr"]) for r in rows] == sorted((r["dteday"], r["hr"]) for r in rows)
+    with pytest.raises(DataError, match="no hour of the dataset in 2013-01"):
+        prediction_rows(dataset_source, period="2013-01")
