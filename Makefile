@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed
 # The flows' environment (Prefect 3.9 needs fastapi<0.151; the API runs 0.165): flows/requirements.in.
 FLOWS_VENV := .venv-flows
 FLOWS_STAMP := $(FLOWS_VENV)/.installed
+# The Prometheus Operator's schemas, for the Kubernetes target's tests (npm, package-lock.json).
+CRD_SCHEMAS := tests/generator/kubernetes_crds
+CRD_STAMP := $(CRD_SCHEMAS)/node_modules/.installed
 API_URL ?= http://localhost:8080
 PROMETHEUS_URL ?= http://localhost:9090
 ALERTMANAGER_URL ?= http://localhost:9093
@@ -69,12 +72,18 @@ lock: $(STAMP) ## re-pin the images' dependencies with hashes (api/, mlflow-serv
 
 install: $(STAMP) ## create .venv with the project and its dev tools
 
-system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager, postgresql, wrk, python3-venv if missing
+$(CRD_STAMP): $(CRD_SCHEMAS)/package.json $(CRD_SCHEMAS)/package-lock.json
+	cd $(CRD_SCHEMAS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+system-deps: ## install Debian's prometheus, promtool, node-exporter, alertmanager, postgresql, wrk, kubectl, npm, python3-venv if missing
 	@missing=""; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-node-exporter >/dev/null || missing="$$missing prometheus-node-exporter"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -m ensurepip --version >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -111,10 +120,10 @@ fmt: $(STAMP) ## format the sources
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: system-deps $(STAMP) $(FLOWS_STAMP) ## every test, the end-to-end test included (installs what it needs)
+test: system-deps $(STAMP) $(FLOWS_STAMP) $(CRD_STAMP) ## every test, the end-to-end test included (installs what it needs)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
-unit-test: system-deps $(STAMP) $(FLOWS_STAMP) ## every test but the end-to-end and contract runs (the inner loop)
+unit-test: system-deps $(STAMP) $(FLOWS_STAMP) $(CRD_STAMP) ## every test but the end-to-end and contract runs (the inner loop)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not contract"
 
 check: lint gen-check unit-test ## lint, generated-is-current, unit tests: before every commit

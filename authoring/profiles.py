@@ -1,8 +1,10 @@
-"""Target profiles: where each service of the stack lives, for compose and for the native stack.
+"""Target profiles: where each service of the stack lives, for compose, the native stack and
+Kubernetes.
 
 The generator renders Prometheus and Alertmanager configs once per profile, so the native stack
 (`make local`) and the end-to-end test use configs compiled from the same sources as compose,
-never files edited with sed.
+never files edited with sed. The Kubernetes target (`generated/kubernetes/`) runs beside a
+kube-prometheus-stack release: `KUBERNETES` says what it assumes of that release.
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ from dataclasses import dataclass, field
 
 from authoring import config
 
-__all__ = ["COMPOSE", "LOCAL", "PROFILES", "Profile"]
+__all__ = [
+    "COMPOSE",
+    "KUBERNETES",
+    "KUBE_PROMETHEUS_STACK",
+    "LOCAL",
+    "PROFILES",
+    "KubePrometheusStack",
+    "KubernetesTarget",
+    "Profile",
+]
 
 
 @dataclass(frozen=True)
@@ -90,4 +101,83 @@ LOCAL = Profile(
     retrain_worker="127.0.0.1:9400",
     prefect="127.0.0.1:4200",
 )
-PROFILES = (COMPOSE, LOCAL)
+
+
+@dataclass(frozen=True)
+class KubePrometheusStack:
+    """The kube-prometheus-stack release the Kubernetes target is written for.
+
+    Its Prometheus selects ServiceMonitors and PrometheusRules by the label `release: <release>`
+    (the chart's default `*SelectorNilUsesHelmValues: true`), in every namespace; its services
+    are named from the release as the chart's `kube-prometheus-stack.fullname` names them.
+
+    >>> KubePrometheusStack().service("alertmanager", 9093)
+    'kube-prometheus-stack-alertmanager.monitoring:9093'
+    """
+
+    # The chart version the outputs and the README's values are checked against, and the
+    # Prometheus Operator it installs (its CRDs: the schemas the objects must satisfy).
+    chart_version: str = "88.5.3"
+    operator_version: str = "v0.93.1"
+    release: str = "kube-prometheus-stack"
+    namespace: str = "monitoring"
+
+    @property
+    def fullname(self) -> str:
+        """The chart's prefix of every object's name: the release name when it contains the
+        chart's name, else `<release>-kube-prometheus-stack`, cut at 26 characters."""
+        chart = "kube-prometheus-stack"
+        name = self.release if chart in self.release else f"{self.release}-{chart}"
+        return name[:26].removesuffix("-")
+
+    def service(self, component: str, port: int) -> str:
+        """host:port of one of the chart's services, from another namespace."""
+        return f"{self.fullname}-{component}.{self.namespace}:{port}"
+
+
+KUBE_PROMETHEUS_STACK = KubePrometheusStack()
+
+
+@dataclass(frozen=True)
+class KubernetesTarget:
+    """What the Kubernetes target deploys, and where: the API's namespace and replicas, the
+    image, the Secret it reads, the Kubernetes version the objects are validated against."""
+
+    profile: Profile
+    chart: KubePrometheusStack
+    namespace: str
+    # The oldest Kubernetes minor still supported upstream when this was pinned; the objects
+    # validate against its OpenAPI schema (kubernetes-validate) and use nothing newer.
+    kubernetes_version: str = "1.35"
+    api_replicas: int = 3
+    # The image docker-compose.yml builds (api/Dockerfile); a registry's copy is set with an
+    # overlay's `images:`.
+    image: str = "bikewatch/bike-api:local"
+    # The API's secrets, keyed by their names in .env (`--from-env-file`), never in generated/.
+    secret_name: str = "bike-api-secrets"
+    # The drift monitor (`make drift-report`) weekly: labelled data arrive weekly.
+    monitor_schedule: str = "0 6 * * 1"
+
+
+_KUBERNETES_NAMESPACE = "bikewatch"
+# The API's Service, as the chart's Alertmanager (in its own namespace) reaches it. MLflow, Prefect
+# and the retrain worker are not part of the target: the API expects them under their compose
+# names in its own namespace.
+KUBERNETES = KubernetesTarget(
+    profile=Profile(
+        name="kubernetes",
+        api=f"bike-api.{_KUBERNETES_NAMESPACE}.svc:8080",
+        node_exporter=KUBE_PROMETHEUS_STACK.service("prometheus-node-exporter", 9100),
+        prometheus=KUBE_PROMETHEUS_STACK.service("prometheus", 9090),
+        alertmanager=KUBE_PROMETHEUS_STACK.service("alertmanager", 9093),
+        grafana=KUBE_PROMETHEUS_STACK.service("grafana", 80),
+        # Alertmanager reads the webhook's token from a Secret (AlertmanagerConfig), not a file.
+        webhook_credentials_file="",
+        mlflow="mlflow:5000",
+        retrain_worker="retrain-worker:9400",
+        prefect="prefect-server:4200",
+    ),
+    chart=KUBE_PROMETHEUS_STACK,
+    namespace=_KUBERNETES_NAMESPACE,
+)
+PROFILES = (COMPOSE, LOCAL, KUBERNETES.profile)

@@ -16,13 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from authoring.profiles import COMPOSE, LOCAL, Profile
+from authoring.profiles import COMPOSE, KUBERNETES, LOCAL, Profile
 from authoring.rules_dsl import RuleGroup
 from generator import (
     dashboard_json,
     dashboard_lint,
     grafana_alerting,
     grafana_provisioning,
+    kubernetes,
     previews,
     prometheus_rules,
 )
@@ -54,6 +55,7 @@ GENERATED_README = """\
 Everything here is written by `make generate` (`python -m generator`) from the Python sources
 in `dashboards_py/` and `rules_py/`, written with the library in `authoring/`. Change the source,
 run `make generate`, and commit both. `make check` fails when this folder is stale.
+`kubernetes/` is the same monitoring as a kustomize base for kube-prometheus-stack.
 """
 
 
@@ -110,6 +112,8 @@ def build_all(sources: Sources | None = None) -> dict[str, str]:
     )
     _add(files, grafana_provisioning.outputs())
     _add(files, previews.outputs(dashboards))
+    # Last: the Kubernetes base embeds the rule files, dashboards and Grafana rules built above.
+    _add(files, kubernetes.outputs(KUBERNETES, groups, files))
     return dict(sorted(files.items()))
 
 

@@ -14,7 +14,12 @@ from authoring.profiles import Profile
 from authoring.rules_dsl import SEVERITIES, RuleGroup
 from generator.yaml_out import dump
 
-__all__ = ["ALERTMANAGER_RECEIVER", "render_alertmanager_config", "render_prometheus_config"]
+__all__ = [
+    "ALERTMANAGER_RECEIVER",
+    "inhibit_rules",
+    "render_alertmanager_config",
+    "render_prometheus_config",
+]
 
 ALERTMANAGER_RECEIVER = "bike-api"
 
@@ -47,7 +52,7 @@ def _dns_job(job: str, target: str) -> dict[str, Any]:
     return {"job_name": job, "dns_sd_configs": [{"names": [name], "type": "A", "port": int(port)}]}
 
 
-def _inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:
+def inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:
     """One rule per alert that `inhibits` a severity: while it fires, alerts of that severity
     on the same job and instance are muted."""
     return [
@@ -97,7 +102,7 @@ def render_alertmanager_config(profile: Profile, groups: Iterable[RuleGroup]) ->
                     for severity in SEVERITIES
                 ],
             },
-            "inhibit_rules": _inhibit_rules(groups),
+            "inhibit_rules": inhibit_rules(groups),
             "receivers": [
                 {
                     "name": ALERTMANAGER_RECEIVER,

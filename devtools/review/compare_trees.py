@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from devtools.review.dashboard_diff import diff_dashboards, load
+from devtools.review.kubernetes_diff import diff_objects, object_key
 from devtools.review.report import Change, Report, Section, code
 from devtools.review.rule_diff import (
     diff_grafana_rules,
@@ -30,6 +31,8 @@ _CONFIG_KINDS = (
 )
 # Items of config lists, named as a reader knows them, by the key that identifies them.
 _ITEM_NAMES = {"scrape_configs": "scrape job", "receivers": "receiver", "datasources": "datasource"}
+# The Kubernetes target: its objects are reviewed by kind and name, its other files as configs.
+_KUBERNETES_DIR = "kubernetes/"
 # libyaml when present: the pure-Python loader takes seconds on the promtool test files.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ITEM_PATH = re.compile(r"^(?P<list>[A-Za-z_]+)\[(?P<name>[^\]]*)\](?P<rest>.*)$")
@@ -43,6 +46,8 @@ class _Side:
     prometheus: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     grafana: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     configs: dict[str, Any] = field(default_factory=dict)
+    # Kubernetes objects by (kind, name): (path, object).
+    kubernetes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     other: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +67,10 @@ def _read(files: dict[str, str]) -> _Side:
             data = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError:
             side.other[path] = text
+            continue
+        key = object_key(data) if path.startswith(_KUBERNETES_DIR) else None
+        if key is not None:
+            side.kubernetes[key] = (path, data)
             continue
         prom, graf = prometheus_groups(data), grafana_groups(data)
         for name, group in prom.items():
@@ -178,6 +187,23 @@ def _config_sections(before: _Side, after: _Side) -> list[Section]:
     return sections
 
 
+def _kubernetes_sections(before: _Side, after: _Side) -> list[Section]:
+    sections = []
+    for key in sorted(set(before.kubernetes) | set(after.kubernetes)):
+        old, new = before.kubernetes.get(key), after.kubernetes.get(key)
+        kind, name = key
+        path = (new or old or ("", {}))[0]
+        changes: list[Change] = []
+        if old is not None and new is not None:
+            changes = diff_objects(old[1], new[1])
+            if old[0] != new[0]:
+                changes.insert(0, Change("moved", "object", note=f"moved from file {code(old[0])}"))
+        if old is None or new is None or changes:
+            status = _status(old, new)
+            sections.append(Section(f"Kubernetes {kind}", name, path, status, tuple(changes)))
+    return sections
+
+
 def _other_section(before: _Side, after: _Side) -> list[Section]:
     changes = []
     for path in sorted(set(before.other) | set(after.other)):
@@ -200,6 +226,7 @@ def diff_trees(
         _dashboard_sections(old, new)
         + _group_sections("Rule group", old.prometheus, new.prometheus, diff_prometheus_rules)
         + _group_sections("Grafana alert group", old.grafana, new.grafana, diff_grafana_rules)
+        + _kubernetes_sections(old, new)
         + _config_sections(old, new)
         + _other_section(old, new)
     )
