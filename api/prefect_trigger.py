@@ -183,6 +183,9 @@ class TriggerDelivery:
             except (sqlite3.Error, OSError) as exc:
                 log.error("the retraining triggers cannot be read: %s", exc)
                 wait = RETRY_MAX_SECONDS
+            except Exception:  # a bug must not end the deliveries: logged, tried again later
+                log.exception("retraining trigger delivery failed unexpectedly")
+                wait = RETRY_MAX_SECONDS
             self._wake.wait(wait)
             self._wake.clear()
 
