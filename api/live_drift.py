@@ -35,6 +35,12 @@ import pandas as pd
 
 from api import logs
 from api.config import FEATURES
+from api.evaluation.drift_tests import (
+    CALENDAR_DRIFT,
+    CATEGORICAL_FEATURES,
+    NUMERICAL_FEATURES,
+    WEATHER_DRIFT,
+)
 from api.evaluation.result import REPORT_DECIMALS
 from api.metrics import DRIFT_FEATURES, Metrics
 
@@ -50,12 +56,11 @@ __all__ = [
 
 log = logs.get("live-drift")
 
-# As /evaluate scores them (api/evaluation/reports.py DRIFT_TESTS, typed there once; that module
-# imports Evidently, so the methods are restated here and a test pins them equal).
-WEATHER_FEATURES = ("temp", "atemp", "hum", "windspeed")
-CALENDAR_FEATURES = tuple(f for f in FEATURES if f not in WEATHER_FEATURES)
-WEATHER_THRESHOLD = 1.0
-CALENDAR_THRESHOLD = 0.2
+# As /evaluate scores them: the methods and thresholds of api/evaluation/drift_tests.py.
+WEATHER_FEATURES = NUMERICAL_FEATURES
+CALENDAR_FEATURES = CATEGORICAL_FEATURES
+WEATHER_THRESHOLD = WEATHER_DRIFT.threshold
+CALENDAR_THRESHOLD = CALENDAR_DRIFT.threshold
 # Calendar features whose values cycle within days: scored once the window covers the cycle.
 CYCLIC_FEATURES = ("hr", "weekday")
 # Evidently's floor of the reference std (a constant feature would divide by zero).

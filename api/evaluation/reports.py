@@ -9,7 +9,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,12 @@ from typing import Any
 import pandas as pd
 
 from api.config import FEATURES, TARGET
+from api.evaluation.drift_tests import (
+    CATEGORICAL_FEATURES,
+    DRIFT_TESTS,
+    NUMERICAL_FEATURES,
+    DriftTest,
+)
 from api.evaluation.result import PREDICTION, EvaluationResult
 
 with warnings.catch_warnings():
@@ -42,34 +48,6 @@ __all__ = [
     "extract",
     "prune",
 ]
-
-# Weather is continuous; the calendar codes are categories (month 2 is not "twice" month 1).
-NUMERICAL_FEATURES = ("temp", "atemp", "hum", "windspeed")
-CATEGORICAL_FEATURES = tuple(f for f in FEATURES if f not in NUMERICAL_FEATURES)
-
-
-@dataclass(frozen=True)
-class DriftTest:
-    """An Evidently stattest and the score at or above which a feature counts as drifted."""
-
-    method: str
-    threshold: float
-
-
-# Distances, not p-values: hourly weather is autocorrelated, so K-S/chi-square on a week of
-# hours reject "same distribution" even for a week of the reference itself (Evidently's defaults
-# flag 5 of 11 features for 2011-01-22..28 against January). A distance measures how far the
-# batch moved, which is what a drift alert is about; thresholds sit above the spread of the
-# four January weeks against the whole month (measured: weather <= 0.68, calendar <= 0.14).
-# - Wasserstein distance in reference standard deviations: 1.0 = moved by a full std.
-WEATHER_DRIFT = DriftTest("wasserstein", 1.0)
-# - Jensen-Shannon distance of the category frequencies (0 same .. 0.83 disjoint): a week
-#   with or without one holiday scores 0.12-0.14 against January; a new month or season 0.83.
-CALENDAR_DRIFT = DriftTest("jensenshannon", 0.2)
-DRIFT_TESTS: dict[str, DriftTest] = {
-    **{f: WEATHER_DRIFT for f in NUMERICAL_FEATURES},
-    **{f: CALENDAR_DRIFT for f in CATEGORICAL_FEATURES},
-}
 
 # Metric types as Evidently writes them in `config.type` of the report's dict().
 _RMSE = RMSE.__get_type__()
