@@ -88,8 +88,9 @@ class Settings(BaseSettings):
     # "registry": serve the champion (cached in STATE_DIR/models, followed, hot-swapped);
     # "folder": serve MODEL_DIR as `python -m api.train --no-register` left it, no registry.
     model_source: Literal["registry", "folder"] = "registry"
-    # How often the API asks the registry whether `champion` moved (POST /model/reload: at once).
-    # 30 s: a promotion is served within a minute, at one cheap registry call per worker per poll.
+    # How often the API asks the registry whether `champion` moved (POST /model/reload: at once),
+    # and for the newest evaluation of the model it serves (the gauges every replica shows).
+    # 30 s: a promotion is served within a minute, at two cheap registry calls per worker per poll.
     model_poll_seconds: float = Field(30.0, gt=0)
     # The Prefect server a RETRAINING_TRIGGERED decision starts the `retrain` flow on (Prefect's
     # own variable names; the auth string is `user:password`, the server's basic auth). Unset:

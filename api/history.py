@@ -7,8 +7,11 @@ a run: evaluations in `bike-demand-evaluations`, decisions in
 and is retried with backoff; each attempt is counted (`model_history_writes_total`). The
 response never waits on MLflow and a failed write never fails the evaluation.
 
-At start-up the API restores the gauges from the latest evaluation of the model it serves, so a
-restart does not read as "never evaluated".
+The registry is the evaluation gauges' shared truth: every process follows the newest evaluation
+of the model it serves there, at start-up (a restart does not read as "never evaluated") and
+then at every poll of the champion (MODEL_POLL_SECONDS). An evaluation that lands on one replica
+is shown by every replica within a poll of its run being written, so the dashboards' one value
+across replicas is the evaluation's, not whichever replica answered /evaluate.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ DRIFT_SCORE_PREFIX = "feature_drift_score."
 
 
 class History:
-    """The outbox, its writer thread, the restore and the listing."""
+    """The outbox, its writer thread, the gauges following the registry, and the listing."""
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class History:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
+        follow_seconds: float = 30.0,
     ) -> None:
         self._path = path
         self._registry = registry
@@ -102,7 +106,11 @@ class History:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.evaluated_since_start = False
+        self._follow_seconds = follow_seconds
+        # The time of the evaluation the gauges show (None: none yet), under `_shown_lock`, so
+        # the follower never replaces a newer evaluation published by a request meanwhile.
+        self._shown_at: float | None = None
+        self._shown_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
@@ -125,7 +133,9 @@ class History:
         at: float,
         batch: LabelledBatch | None = None,
     ) -> None:
-        self.evaluated_since_start = True
+        """Queue the evaluation for MLflow, then publish it as the gauges. Queued first: the
+        other workers of this replica follow the registry only while the outbox is empty, so
+        none of them can publish an older evaluation over this one."""
         payload = {
             "batch": asdict(batch) if batch is not None else None,
             "period": period,
@@ -137,6 +147,18 @@ class History:
             "threshold": threshold,
         }
         self._put("evaluation", payload)
+        self._show(result, at)
+
+    def _show(self, result: EvaluationResult, at: float) -> bool:
+        """Publish `result` (evaluated at `at`) unless the gauges show a newer one."""
+        with self._shown_lock:
+            # MLflow keeps a run's start in milliseconds: the same evaluation read back is not
+            # newer than the one published.
+            if self._shown_at is not None and at <= self._shown_at + 0.001:
+                return False
+            self._metrics.publish_evaluation(result, at)
+            self._shown_at = at
+            return True
 
     def record_decision(self, decision: Decision, at: float) -> None:
         payload = {**asdict(decision), "starts_at": decision.starts_at.isoformat(), "at": at}
@@ -180,8 +202,9 @@ class History:
     # Writing (background) -------------------------------------------------------------------
 
     def start(self, served: Callable[[], str | None]) -> None:
-        """Write the outbox in the background; once the outbox is written, restore the gauges
-        from the latest evaluation of `served()` (the registry version served, once known)."""
+        """Write the outbox in the background; whenever the outbox is written, follow the newest
+        evaluation of `served()` (the registry version served, once known) every
+        `follow_seconds`."""
         self._thread = threading.Thread(
             target=self._run, args=(served,), name="bike-api-history", daemon=True
         )
@@ -194,7 +217,7 @@ class History:
             self._thread.join(timeout=15)
 
     def _run(self, served: Callable[[], str | None]) -> None:
-        restored = False
+        next_follow = 0.0
         while not self._stop.is_set():
             try:
                 wait = self.flush()
@@ -202,16 +225,20 @@ class History:
                 log.error("the history outbox cannot be read: %s", exc)
                 wait = RETRY_MAX_SECONDS
             version = served()
-            if not restored and version is not None and self.pending() == 0:
-                try:
-                    self.restore(version)
-                    restored = True
-                except RegistryError as exc:
-                    log.warning("gauges not restored yet: %s", exc)
-                    wait = min(wait, RETRY_FIRST_SECONDS)
-            elif not restored:
-                # The model or the outbox is not there yet: look again soon.
+            if version is None:
+                # The model is not there yet: look again soon.
                 wait = min(wait, 1.0)
+            # Not while this replica's own runs wait to be written (it would follow an older
+            # evaluation than its own): the flush that writes them comes first.
+            elif self.pending() == 0:
+                if self._clock() >= next_follow:
+                    try:
+                        self.follow(version)
+                        next_follow = self._clock() + self._follow_seconds
+                    except RegistryError as exc:
+                        log.warning("the newest evaluation could not be read: %s", exc)
+                        next_follow = self._clock() + RETRY_FIRST_SECONDS
+                wait = min(wait, max(0.0, next_follow - self._clock()))
             self._wake.wait(wait)
             self._wake.clear()
 
@@ -328,15 +355,15 @@ class History:
         runs = self._registry.runs(EVALUATIONS_EXPERIMENT, limit=min(limit, MAX_LISTED))
         return [_listed(run) for run in runs]
 
-    def restore(self, registry_version: str) -> bool:
-        """Publish the latest evaluation of `registry_version` as the gauges (unless an
-        evaluation ran since start-up); True when one was found."""
+    def follow(self, registry_version: str) -> bool:
+        """Publish the newest evaluation of `registry_version` in the registry as the gauges,
+        unless they show it (or a newer one) already; True when it was published."""
         runs = self._registry.runs(
             EVALUATIONS_EXPERIMENT,
             limit=1,
             filter_string=f"tags.model_registry_version = '{_quoted(registry_version)}'",
         )
-        if not runs or self.evaluated_since_start:
+        if not runs:
             return False
         run = runs[0]
         metrics = run["metrics"]
@@ -357,9 +384,10 @@ class History:
                 if DRIFT_SCORE_PREFIX + f in metrics
             },
         )
-        self._metrics.publish_evaluation(result, run["start_time"])
+        if not self._show(result, run["start_time"]):
+            return False
         log.info(
-            "gauges restored from evaluation %r of version %s (run %s, %s)",
+            "gauges show evaluation %r of version %s (run %s, %s)",
             run["tags"].get("period"),
             registry_version,
             run["run_id"],

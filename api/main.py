@@ -83,7 +83,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The cached champion serves at once; the registry is asked in the background.
         follower.load_cached()
         follower.start()
-        app.state.history = History(settings.state_dir / HISTORY_FILE, registry, app_metrics)
+        app.state.history = History(
+            settings.state_dir / HISTORY_FILE,
+            registry,
+            app_metrics,
+            follow_seconds=settings.model_poll_seconds,
+        )
         app.state.history.start(lambda: follower.status.registry_version)
     if app.state.bundle is None:
         app_metrics.model_loaded.set(0)

@@ -252,7 +252,7 @@ class Registry:
         """One finished run (time of the event, metrics, tags, files under `report/`, and
         `texts`: artifact path -> content); returns its id."""
         experiment = self.experiment_id(experiment_name)
-        millis = int(start_time * 1000)
+        millis = round(start_time * 1000)
         with self._calling(f"cannot log to {experiment_name!r}") as client:
             from mlflow.entities import Metric, Param, RunTag
 

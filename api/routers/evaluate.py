@@ -351,11 +351,15 @@ async def _evaluate(
     seconds = time.perf_counter() - start
     metrics.model_evaluation_duration.observe(seconds)
     metrics.model_evaluations.labels(SUCCESS).inc()
-    at = time.time()
-    metrics.publish_evaluation(result, at)
+    # In whole milliseconds, as MLflow keeps a run's start: the replicas that follow this
+    # evaluation there show exactly the time this one does.
+    at = int(time.time() * 1000) / 1000
     history: History | None = getattr(request.app.state, "history", None)
-    if history is not None:
-        # Into the outbox (a local insert); the MLflow run is written in the background.
+    if history is None:
+        metrics.publish_evaluation(result, at)
+    else:
+        # Into the outbox (a local insert), then the gauges; the MLflow run is written in the
+        # background, and every replica follows it there.
         model = (bundle.version, bundle.registry_version or "", bundle.run_id or "")
         batch = await asyncio.to_thread(_labelled_batch, records)
         await asyncio.to_thread(

@@ -260,3 +260,41 @@ def test_without_mlflow_there_is_no_history_and_no_reload(client: TestClient) ->
     outage."""
     response = client.get("/evaluations")
     assert response.status_code == 409 and "MODEL_SOURCE=folder" in response.json()["detail"]
+
+
+def test_a_replica_shows_the_evaluation_another_replica_made(
+    settings: Settings,
+    store: Registry,
+    store_uri: str,
+    model_dir: Path,
+    tmp_path: Path,
+    dataset_source: str,
+) -> None:
+    """Two replicas (own state, one registry): /evaluate on one, and the other's gauges follow
+    the registry to the same scores and time, for each new evaluation; the first never goes
+    back to an older one."""
+    _promote(store, model_dir)
+    hourly = load_hourly(dataset_source)
+    replicas = [
+        _settings(settings, tmp_path, store_uri, state_dir=tmp_path / name, model_poll_seconds=0.5)
+        for name in ("replica-1", "replica-2")
+    ]
+    with _app(replicas[0]) as (first, first_metrics), _app(replicas[1]) as (_, second_metrics):
+        _ready(first, "1")
+        for week in ("week1_february", "week3_february"):
+            start, end = WEEKLY_PERIODS[week]
+            body = evaluation_payload(hourly, week, start, end)
+            response = first.post("/evaluate", json=body, headers={"X-API-Key": KEY})
+            assert response.status_code == 200, response.text
+            rmse = response.json()["rmse"]
+            shown = first_metrics.get_sample_value(MODEL_LAST_EVALUATION_TIMESTAMP.name)
+
+            def followed(rmse: float = rmse, shown: float | None = shown) -> bool:
+                got = second_metrics.get_sample_value(MODEL_RMSE.name)
+                at = second_metrics.get_sample_value(MODEL_LAST_EVALUATION_TIMESTAMP.name)
+                return got == pytest.approx(rmse) and at == pytest.approx(shown, abs=0.001)
+
+            _until(followed)
+            # The evaluating replica, following the same registry, keeps its own newest.
+            time.sleep(1.2)
+            assert first_metrics.get_sample_value(MODEL_RMSE.name) == pytest.approx(rmse)
