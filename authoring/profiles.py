@@ -52,9 +52,26 @@ class Profile:
     mlflow: str = "mlflow:5000"
     # The retrain worker's /metrics (it serves the `retrain` deployment; scraped), and the
     # Prefect server the API hands RETRAINING_TRIGGERED decisions to. Defaults as for mlflow:
-    # the compose addresses.
+    # the compose addresses. Both empty: a deployment without retraining (no worker to scrape,
+    # no Prefect server; the API records its triggers "unconfigured").
     retrain_worker: str = "retrain-worker:9400"
     prefect: str = "prefect-server:4200"
+    # host:port of every API replica when there are several; the first is `api`, the address
+    # clients and Alertmanager's webhook use, as a Kubernetes Service would be. Empty: `api`
+    # alone.
+    api_replicas: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.api_replicas and self.api_replicas[0] != self.api:
+            raise ValueError(
+                f"profile {self.name}: the first API replica ({self.api_replicas[0]}) must be "
+                f"`api` ({self.api}), the address clients and Alertmanager use"
+            )
+
+    @property
+    def api_targets(self) -> tuple[str, ...]:
+        """host:port of every API replica Prometheus scrapes (job config.API_JOB)."""
+        return self.api_replicas or (self.api,)
 
     @property
     def alert_webhook_url(self) -> str:
@@ -62,14 +79,16 @@ class Profile:
         return f"http://{self.api}/alerts"
 
     def targets(self) -> dict[str, str]:
-        """Scrape job name -> target address."""
-        return {
+        """Scrape job name -> target address (the API's first replica: `api_targets` has them
+        all); the retrain worker only when the profile has one."""
+        targets = {
             config.API_JOB: self.api,
             config.NODE_JOB: self.node_exporter,
             config.PROMETHEUS_JOB: self.prometheus,
             config.ALERTMANAGER_JOB: self.alertmanager,
             config.RETRAIN_WORKER_JOB: self.retrain_worker,
         }
+        return {job: target for job, target in targets.items() if target}
 
 
 # Compose service names and their container ports.

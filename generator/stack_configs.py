@@ -25,7 +25,8 @@ ALERTMANAGER_RECEIVER = "bike-api"
 
 
 def render_prometheus_config(profile: Profile) -> str:
-    """prometheus.yml for a profile: its scrape jobs, our rule files, its Alertmanager."""
+    """prometheus.yml for a profile: its scrape jobs (the API's with every replica), our rule
+    files, its Alertmanager."""
     return dump(
         {
             "global": {
@@ -37,12 +38,17 @@ def render_prometheus_config(profile: Profile) -> str:
                 "alertmanagers": [{"static_configs": [{"targets": [profile.alertmanager]}]}]
             },
             "scrape_configs": [
-                {"job_name": job, "static_configs": [{"targets": [target]}]}
-                for job, target in profile.targets().items()
+                {"job_name": job, "static_configs": [{"targets": _job_targets(profile, job)}]}
+                for job in profile.targets()
             ]
             + [_dns_job(job, target) for job, target in sorted(profile.optional.items())],
         }
     )
+
+
+def _job_targets(profile: Profile, job: str) -> list[str]:
+    """A static job's targets: every replica of the API, one address for the others."""
+    return list(profile.api_targets) if job == config.API_JOB else [profile.targets()[job]]
 
 
 def _dns_job(job: str, target: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Configs come from the generator (the same functions that write `generated/`), so the native
 stack (`make local`) and the end-to-end test never run a config edited by hand. Grafana joins
-when a `grafana` binary is on the PATH.
+when a `grafana` binary is on the PATH. A profile with several API replicas gets one uvicorn
+per replica, each with its own disk, as pods would; one without a retrain worker runs neither
+it nor Prefect's server.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
+from authoring import config
 from authoring.profiles import COMPOSE, LOCAL, Profile
 from devtools import secrets
 from devtools.local.processes import (
@@ -36,6 +39,7 @@ __all__ = [
     "DEFAULT_MODEL_DIR",
     "DEFAULT_RUN_DIR",
     "RULES_DIR",
+    "api_service_names",
     "check_binaries",
     "grafana_service",
     "plan",
@@ -47,6 +51,7 @@ __all__ = [
     "start_local",
     "start_stack",
     "train_unless_champion",
+    "without_retraining",
     "write_mlflow_auth_config",
 ]
 
@@ -211,6 +216,14 @@ def grafana_service(
     )
 
 
+def api_service_names(profile: Profile) -> list[str]:
+    """The API's service names, one per replica: `bike-api` alone, else `bike-api-1`, ..."""
+    replicas = profile.api_targets
+    if len(replicas) == 1:
+        return [config.API_JOB]
+    return [f"{config.API_JOB}-{i}" for i in range(1, len(replicas) + 1)]
+
+
 def plan(
     profile: Profile,
     run_dir: Path,
@@ -224,6 +237,7 @@ def plan(
     stack_secrets: Mapping[str, str],
     model_poll_seconds: float | None = None,
     api_settings: Mapping[str, str] | None = None,
+    replica_settings: Sequence[Mapping[str, str]] = (),
 ) -> list[Service]:
     """The services in start order: MLflow first (the API loads the champion from it), then
     Prefect's server and the retrain worker (the API starts retrain flow runs there), scrape
@@ -236,13 +250,20 @@ def plan(
     `write_mlflow_auth_config`; the admin's password and the CSRF key from `stack_secrets`,
     .env's values), and starts retrain flow runs on Prefect's server (its admin's password from
     `stack_secrets` too).
+
+    One uvicorn per address of `profile.api_targets` (`api_service_names`). Several replicas
+    share nothing on disk, as pods would not: replica N keeps its state, model folder and
+    reports in `replica-N` under `state_dir`, `model_dir` and `reports_dir`; one replica uses
+    the folders themselves. Each gets `api_settings`, then `replica_settings[i]` (optional,
+    index-aligned) on top.
+
+    Prefect's server and the retrain worker run only when the profile has a retrain worker
+    (`start_stack(retraining=False)` gives it none): without them the API gets no
+    PREFECT_API_URL, and records its triggers "unconfigured".
     """
-    api_host, api_port = split_address(profile.api)
     mlflow_host, mlflow_port = split_address(profile.mlflow)
+    retraining = bool(profile.retrain_worker)
     api_env = {
-        "MODEL_DIR": str(model_dir),
-        "REPORTS_DIR": str(reports_dir),
-        "STATE_DIR": str(state_dir),
         "MODEL_SOURCE": "registry",
         "MLFLOW_TRACKING_URI": f"http://{profile.mlflow}",
         "MLFLOW_TRACKING_USERNAME": MLFLOW_ADMIN,
@@ -254,8 +275,9 @@ def plan(
     # Other settings of the API (tests: a faster live-drift scoring).
     api_env.update(api_settings or {})
     prefect_auth = f"{PREFECT_ADMIN}:{stack_secrets['PREFECT_ADMIN_PASSWORD']}"
-    api_env["PREFECT_API_URL"] = f"http://{profile.prefect}/api"
-    api_env["PREFECT_API_AUTH_STRING"] = prefect_auth
+    if retraining:
+        api_env["PREFECT_API_URL"] = f"http://{profile.prefect}/api"
+        api_env["PREFECT_API_AUTH_STRING"] = prefect_auth
     mlflow = Service(
         "mlflow",
         (
@@ -290,10 +312,32 @@ def plan(
         key: api_env[key]
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
     }
+    names = api_service_names(profile)
+    if len(replica_settings) > len(names):
+        raise StackError(f"{len(replica_settings)} replica settings for {len(names)} API replicas")
+    apis = []
+    for i, (name, address) in enumerate(zip(names, profile.api_targets, strict=True)):
+        # Replicas share no disk: each its own folders, as each pod its own volume.
+        own = Path() if len(names) == 1 else Path(f"replica-{i + 1}")
+        env = {
+            "MODEL_DIR": str(model_dir / own),
+            "REPORTS_DIR": str(reports_dir / own),
+            "STATE_DIR": str(state_dir / own),
+            **api_env,
+            **(replica_settings[i] if i < len(replica_settings) else {}),
+        }
+        apis.append(_api_service(name, address, env))
+    retrain = (
+        [
+            prefect_service(profile, run_dir, prefect_auth),
+            retrain_worker_service(profile, run_dir, prefect_auth, state_dir, worker_env),
+        ]
+        if retraining
+        else []
+    )
     return [
         mlflow,
-        prefect_service(profile, run_dir, prefect_auth),
-        retrain_worker_service(profile, run_dir, prefect_auth, state_dir, worker_env),
+        *retrain,
         Service(
             "node-exporter",
             ("prometheus-node-exporter", f"--web.listen-address={profile.node_exporter}"),
@@ -313,24 +357,7 @@ def plan(
             profile.alertmanager,
             "/-/ready",
         ),
-        Service(
-            "bike-api",
-            (
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                api_host,
-                "--port",
-                str(api_port),
-                # Requests are counted in metrics; the log keeps the app's own messages readable.
-                "--no-access-log",
-            ),
-            profile.api,
-            "/ready",
-            api_env,
-        ),
+        *apis,
         Service(
             "prometheus",
             (
@@ -343,6 +370,34 @@ def plan(
             "/-/ready",
         ),
     ]
+
+
+def without_retraining(profile: Profile) -> Profile:
+    """`profile` with no retrain worker and no Prefect server: neither runs nor is scraped."""
+    return replace(profile, retrain_worker="", prefect="")
+
+
+def _api_service(name: str, address: str, env: Mapping[str, str]) -> Service:
+    """One API replica under uvicorn on `address`."""
+    host, port = split_address(address)
+    return Service(
+        name,
+        (
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            # Requests are counted in metrics; the log keeps the app's own messages readable.
+            "--no-access-log",
+        ),
+        address,
+        "/ready",
+        env,
+    )
 
 
 def prefect_service(
@@ -454,14 +509,16 @@ def train_unless_champion(mlruns_dir: Path, model_dir: Path) -> None:
         raise StackError(f"training failed (exit {result.returncode}); see the message above")
 
 
-def check_binaries() -> None:
+def check_binaries(flows: bool = True) -> None:
+    """The Debian packages, and the flows' environment unless `flows` is False (a stack
+    without retraining runs nothing from it)."""
     missing = missing_packages()
     if missing:
         raise StackError(
             f"missing Debian packages: {' '.join(missing)}. Install them with `make system-deps` "
             f"(or: sudo apt-get install --no-install-recommends {' '.join(missing)})"
         )
-    if not FLOWS_PYTHON.is_file():
+    if flows and not FLOWS_PYTHON.is_file():
         raise StackError(
             f"{FLOWS_PYTHON.relative_to(ROOT)} is missing (Prefect's server and the retrain "
             "worker run there): run `make flows-env`"
@@ -493,12 +550,20 @@ def start_stack(
     timeout: float = READY_TIMEOUT_SECONDS,
     model_poll_seconds: float | None = None,
     api_settings: Mapping[str, str] | None = None,
+    retraining: bool = True,
+    replica_settings: Sequence[Mapping[str, str]] = (),
 ) -> Stack:
     """Render configs for `profile` into `run_dir`, start everything, wait until it is ready.
 
+    One API per address of `profile.api_targets` (see `plan`), `replica_settings[i]` the extra
+    environment of replica i. `retraining=False` is a lighter stack: no Prefect server, no
+    retrain worker; the profile the stack records (`Stack.profile`) and renders has no
+    `retrain_worker` or `prefect` address, so Prometheus has no worker target to find down.
     On any failure, whatever was started is stopped before the error propagates.
     """
-    check_binaries()
+    if not retraining:
+        profile = without_retraining(profile)
+    check_binaries(flows=retraining)
     run_dir.mkdir(parents=True, exist_ok=True)
     model_dir = model_dir or run_dir / "model"
     train_unless_champion(run_dir / "mlruns", model_dir)
@@ -518,6 +583,7 @@ def start_stack(
         secrets.read_values(run_dir / ".env"),
         model_poll_seconds,
         api_settings,
+        replica_settings,
     )
     _start_all(stack, services, timeout)
     return stack

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+from authoring import config
 from authoring.profiles import LOCAL, Profile
 from devtools import secrets
 from devtools.local import plan as local
-from devtools.local.processes import StackError
+from devtools.local.processes import Service, StackError
 
 
 def test_missing_debian_packages_are_named_with_the_command_to_install_them(
@@ -110,6 +113,136 @@ def test_the_service_plan_binds_loopback_and_turns_clustering_off(tmp_path: Path
     assert worker.env["MLFLOW_TRACKING_PASSWORD"] == "pw"
     assert worker.env["PROMETHEUS_MULTIPROC_DIR"] == str(Path("st") / "retrain-metrics")
     assert worker.argv[1:3] == ("-m", "flows.worker") and worker.address == LOCAL.retrain_worker
+
+
+KEYS = {
+    "MLFLOW_ADMIN_PASSWORD": "pw",
+    "MLFLOW_FLASK_SERVER_SECRET_KEY": "csrf",
+    "PREFECT_ADMIN_PASSWORD": "ppw",
+}
+REPLICAS = ("127.0.0.1:1101", "127.0.0.1:1102", "127.0.0.1:1103")
+THREE = Profile(
+    name="replicas",
+    api=REPLICAS[0],
+    node_exporter="127.0.0.1:1002",
+    prometheus="127.0.0.1:1003",
+    alertmanager="127.0.0.1:1004",
+    grafana="127.0.0.1:1005",
+    mlflow="127.0.0.1:1006",
+    retrain_worker="127.0.0.1:1007",
+    prefect="127.0.0.1:1008",
+    api_replicas=REPLICAS,
+)
+
+
+def _plan(
+    profile: Profile,
+    tmp_path: Path,
+    api_settings: Mapping[str, str] | None = None,
+    replica_settings: Sequence[Mapping[str, str]] = (),
+) -> list[Service]:
+    paths = (Path("m"), Path("r"), Path("s"), Path("st"), Path("ml"))
+    return local.plan(
+        profile,
+        tmp_path,
+        Path("p.yml"),
+        Path("a.yml"),
+        *paths,
+        KEYS,
+        api_settings=api_settings,
+        replica_settings=replica_settings,
+    )
+
+
+def test_each_replica_is_a_service_on_its_address_with_its_own_folders(tmp_path: Path) -> None:
+    services = _plan(
+        THREE,
+        tmp_path,
+        api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "1"},
+        replica_settings=({}, {"MODEL_POLL_SECONDS": "7"}),
+    )
+    apis = [s for s in services if s.name.startswith("bike-api")]
+    assert [s.name for s in apis] == local.api_service_names(THREE)
+    assert [s.name for s in apis] == ["bike-api-1", "bike-api-2", "bike-api-3"]
+    assert [s.address for s in apis] == list(REPLICAS)
+    for n, api in enumerate(apis, 1):
+        assert api.argv[-5:] == (
+            "--host",
+            "127.0.0.1",
+            "--port",
+            REPLICAS[n - 1][-4:],
+            "--no-access-log",
+        )
+        # No shared disk, as pods: each replica its state, model folder and reports.
+        assert api.env["STATE_DIR"] == str(Path("st") / f"replica-{n}")
+        assert api.env["MODEL_DIR"] == str(Path("m") / f"replica-{n}")
+        assert api.env["REPORTS_DIR"] == str(Path("r") / f"replica-{n}")
+        # The rest is the same for all, `api_settings` included.
+        assert api.env["LIVE_DRIFT_INTERVAL_SECONDS"] == "1"
+        assert api.env["PREFECT_API_URL"] == f"http://{THREE.prefect}/api"
+        assert api.env["ALERT_WEBHOOK_TOKEN_FILE"] == str(Path("s") / "alert-webhook-token")
+    # `replica_settings` index-aligned, optional: the second replica alone polls every 7 s.
+    assert [api.env.get("MODEL_POLL_SECONDS") for api in apis] == [None, "7", None]
+    # Scrape targets start before Prometheus: every replica sits between Alertmanager and it.
+    names = [s.name for s in services]
+    assert names.index("alertmanager") < names.index("bike-api-1")
+    assert names.index("bike-api-3") + 1 == names.index("prometheus") == len(names) - 1
+    # The retrain worker's state stays the stack's own, not a replica's.
+    worker = next(s for s in services if s.name == "retrain-worker")
+    assert worker.env["STATE_DIR"] == "st"
+
+
+def test_more_replica_settings_than_replicas_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="4 replica settings for 3 API replicas"):
+        _plan(THREE, tmp_path, replica_settings=({},) * 4)
+
+
+def test_the_first_replica_is_the_api_address(tmp_path: Path) -> None:
+    assert THREE.api_targets == REPLICAS and LOCAL.api_targets == (LOCAL.api,)
+    with pytest.raises(ValueError, match="must be `api`"):
+        replace(THREE, api="127.0.0.1:1199")
+
+
+def test_prometheus_scrapes_every_replica_and_alertmanager_calls_the_first(
+    tmp_path: Path,
+) -> None:
+    prometheus_path, alertmanager_path = local.render_configs(THREE, tmp_path / "run")
+    prometheus = yaml.safe_load(prometheus_path.read_text())
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in prometheus["scrape_configs"]
+    }
+    assert targets.pop(config.API_JOB) == list(REPLICAS)
+    assert targets == {
+        job: [target] for job, target in THREE.targets().items() if job != config.API_JOB
+    }
+    alertmanager = yaml.safe_load(alertmanager_path.read_text())
+    hooks = [h for r in alertmanager["receivers"] for h in r["webhook_configs"]]
+    assert [h["url"] for h in hooks] == [f"http://{REPLICAS[0]}/alerts"]
+
+
+def test_without_retraining_neither_prefect_nor_the_worker_runs_or_is_scraped(
+    tmp_path: Path,
+) -> None:
+    light = local.without_retraining(THREE)
+    names = [s.name for s in _plan(light, tmp_path)]
+    assert "prefect-server" not in names and "retrain-worker" not in names
+    assert names == [
+        "mlflow",
+        "node-exporter",
+        "alertmanager",
+        *local.api_service_names(THREE),
+        "prometheus",
+    ]
+    for api in _plan(light, tmp_path):
+        if api.name.startswith("bike-api"):
+            # No Prefect: the API records its triggers "unconfigured".
+            assert "PREFECT_API_URL" not in api.env and "PREFECT_API_AUTH_STRING" not in api.env
+    prometheus_path, _ = local.render_configs(light, tmp_path / "run")
+    jobs = [
+        job["job_name"] for job in yaml.safe_load(prometheus_path.read_text())["scrape_configs"]
+    ]
+    assert config.RETRAIN_WORKER_JOB not in jobs
+    assert jobs == list(light.targets()) and len(jobs) == len(THREE.targets()) - 1
 
 
 def test_the_mlflow_auth_config_holds_no_secret(tmp_path: Path) -> None:
