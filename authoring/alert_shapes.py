@@ -8,10 +8,10 @@ Example:
     >>> rule = gauge_alert(
     ...     "ModelErrorHigh", MODEL_RMSE, ">", 100, example=(40, 150),
     ...     for_="1m", severity="warning", summary="Model error is too high",
-    ...     description="RMSE is {{ $value }} on {{ $labels.instance }}",
+    ...     description="RMSE is {{ $value }}", replicas="max",
     ... )
     >>> rule.expr
-    'model_rmse_score{job="bike-api"} > 100'
+    'max without (instance, pod) (model_rmse_score{job="bike-api"}) > 100'
     >>> rule.tests[0].series[0].values
     '40 40 150x8'
 """
@@ -19,12 +19,13 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from api.metrics import MetricSpec
 from api.retraining import REASON_LABEL, Reason
 from authoring import config
 from authoring.profiles import COMPOSE
-from authoring.promql import sel
+from authoring.promql import across_replicas, per_replica, sel
 from authoring.rules_dsl import (
     PROMETHEUS,
     AlertingRule,
@@ -46,6 +47,10 @@ __all__ = ["gauge_alert", "ratio_alert", "retraining_reason", "scrape_target"]
 # the third evaluation, and the series runs a few minutes past the `for:` boundary.
 _NORMAL_STEPS = 2
 _MARGIN_STEPS = 5
+# How a gauge of a replicated job is compared: `each` replica on its own (one alert per replica:
+# its own model, its own queue), or one value across replicas, their `max` or `min` (the
+# evaluation every replica follows in the registry: the same value once they caught up).
+Replicas = Literal["each", "max", "min"]
 
 
 def retraining_reason(reason: Reason) -> dict[str, str]:
@@ -76,12 +81,23 @@ def gauge_alert(
     runbook: str = "",
     tests: tuple[AlertTest, ...] = (),
     inhibits: Severity | None = None,
+    replicas: Replicas | None = None,
 ) -> AlertingRule:
     """`metric{job} op limit` held for `for_`, tested with `example = (normal, abnormal)`: the
     gauge sits at `normal`, then moves to `abnormal`, and the alert must fire exactly `for_`
-    later with `abnormal` as its `$value`."""
+    later with `abnormal` as its `$value`.
+
+    `replicas` says how the replicas of a replicated job combine (see `Replicas`); None reads
+    the gauge as it is, for a job with one target per subject (a host's exporter)."""
     normal, abnormal = example
     target = scrape_target(job)
+    query = sel(metric, job=job)
+    fired = target
+    if replicas == "each":
+        query = per_replica(query)
+    elif replicas is not None:
+        query = across_replicas(query, replicas)
+        fired = {"job": job}
     steps = parse_duration(for_) // 60 + _MARGIN_STEPS
     values = " ".join(
         [format_number(normal)] * _NORMAL_STEPS + [f"{format_number(abnormal)}x{steps}"]
@@ -92,11 +108,11 @@ def gauge_alert(
             f"fires {for_} later"
         ),
         series=(Series(sel(metric, **target), values),),
-        fires=(Fires(target, abnormal),),
+        fires=(Fires(fired, abnormal),),
     )
     return AlertingRule(
         name=name,
-        threshold=Threshold(sel(metric, job=job), op, limit),
+        threshold=Threshold(query, op, limit),
         for_=for_,
         severity=severity,
         summary=summary,

@@ -16,6 +16,13 @@ PROMETHEUS_JOB = "prometheus"
 ALERTMANAGER_JOB = "alertmanager"
 # Optional (compose's `cadvisor` profile): scraped only while its container runs.
 CADVISOR_JOB = "cadvisor"
+# The labels that tell one replica of a job from another: `instance` (every scrape target) and
+# `pod` (the Prometheus Operator's ServiceMonitor adds it). Aggregated away, a job has one value.
+REPLICA_LABELS = ("instance", "pod")
+# Jobs that run as several replicas (three on Kubernetes): every dashboard query and rule of their
+# series says how replicas combine, which the lint checks. node-exporter is one per host (its
+# alerts are per host on purpose) and the retrain worker one per stack (a concurrency limit of 1).
+REPLICATED_JOBS = (API_JOB,)
 # The process serving the `retrain` deployment: its /metrics adds up the flow runs' own metrics
 # (api.metrics.RETRAIN_SPECS), so the retrain flow's outcomes are scraped from it, not the API.
 RETRAIN_WORKER_JOB = "retrain-worker"
@@ -71,6 +78,10 @@ EVALUATION_MAX_AGE_SECONDS = 8 * 24 * 3600
 # resets the gauge to 0) does not hide staleness. Longer than the max age, within Prometheus's
 # default 15-day retention.
 EVALUATION_LOOKBACK = "9d"
+# Each replica asks the registry for the champion every 30 s (MODEL_POLL_SECONDS), so a promotion
+# is served everywhere within a minute; replicas serving different versions for ten minutes is no
+# rollout in progress but a replica that refuses the champion or cannot reach the registry.
+MODEL_VERSION_SKEW_FOR = "10m"
 # A champion version that fails to load is retried at every poll (30 s); ten minutes of
 # failures is no transient download error: the registry holds a version the API refuses.
 MODEL_RELOAD_FAILURE_WINDOW = "10m"

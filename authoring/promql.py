@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from api.metrics import MetricSpec, Unit
+from authoring.config import REPLICA_LABELS
 
 __all__ = [
     "RATE_INTERVAL",
     "Expr",
+    "across_replicas",
     "age",
     "avg_by",
     "histogram_quantile",
@@ -27,6 +29,7 @@ __all__ = [
     "label_values",
     "latest",
     "matchers",
+    "per_replica",
     "predict_linear",
     "rate",
     "sel",
@@ -137,6 +140,31 @@ def histogram_quantile(
         raise TypeError(f"histogram_quantile of {metric.kind} {metric.name}")
     inner = rate(metric, series=metric.bucket, window=window, by=("le", *by), **labels)
     return Expr(f"histogram_quantile({q:g}, {inner})", metric.unit)
+
+
+def across_replicas(expr: str, how: str = "max") -> Expr:
+    """One value for the job: `expr` aggregated over the labels that tell replicas apart
+    (`instance`, `pod`), keeping every other label (a feature, a version).
+
+    `max` where the replicas hold the same value (the evaluation they all follow in the registry)
+    or where the worst one matters; `sum` for what adds up (requests in flight).
+
+    >>> across_replicas('model_rmse_score{job="bike-api"}')
+    'max without (instance, pod) (model_rmse_score{job="bike-api"})'
+    """
+    return Expr(f"{how} without ({', '.join(REPLICA_LABELS)}) ({expr})", _unit(expr))
+
+
+def per_replica(expr: str, how: str = "max") -> Expr:
+    """One series per replica, on purpose: what each replica shows by itself (its version, its
+    loaded model, its own queue), labelled by what names a replica: its namespace (Kubernetes:
+    Alertmanager routes on it), job, instance and pod.
+
+    >>> per_replica('up{job="bike-api"}')
+    'max by (namespace, job, instance, pod) (up{job="bike-api"})'
+    """
+    by = ", ".join(("namespace", "job", *REPLICA_LABELS))
+    return Expr(f"{how} by ({by}) ({expr})", _unit(expr))
 
 
 def avg_by(expr: str, by: Iterable[str] = ()) -> Expr:

@@ -107,8 +107,9 @@ def server_error_ratio(title: str = "5xx ratio") -> g.Panel:
 def loaded_model(title: str = "Model loaded") -> g.Panel:
     return stat(
         title,
-        "Whether the API has a model artifact loaded; without it /predict answers 503.",
-        query(promql.sel(MODEL_LOADED, job=JOB)),
+        "Whether every replica of the API has a model artifact loaded; one without it "
+        "answers its share of /predict with 503.",
+        query(promql.across_replicas(promql.sel(MODEL_LOADED, job=JOB), "min")),
         mappings=value_text({0: ("not loaded", "red"), 1: ("loaded", "green")}),
         sparkline=False,
     )

@@ -10,6 +10,7 @@ from authoring.house_style import (
     GrafanaUnit,
     Section,
     above,
+    below,
     dashboard,
     query,
     stat,
@@ -29,9 +30,12 @@ dashboard = dashboard(
             [
                 stat(
                     "API status",
-                    "Whether Prometheus's last scrape of bike-api succeeded.",
-                    query(promql.sel(node.UP, job=JOB)),
-                    mappings=value_text({0: ("down", "red"), 1: ("up", "green")}),
+                    "How many replicas of bike-api Prometheus's last scrape reached (1 in "
+                    "compose); down (red) when none did.",
+                    query(promql.across_replicas(promql.sel(node.UP, job=JOB), "sum")),
+                    mappings=value_text({0: ("down", "red")}),
+                    thresholds=below(1),
+                    unit=GrafanaUnit.COUNT,
                     sparkline=False,
                 ),
                 panels.loaded_model("Model status"),
@@ -51,10 +55,15 @@ dashboard = dashboard(
                 stat(
                     "Live input drift",
                     "Share of the input features drifted over the last /predict requests, "
-                    "against the model's reference (no label needed); red at the drift "
+                    "against the model's reference (no label needed; the most drifted "
+                    "replica's window); red at the drift "
                     "threshold. Details: the Model dashboard's Live inputs row. No data until "
                     "the live window holds LIVE_DRIFT_MIN_ROWS requests.",
-                    query(promql.sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, job=JOB)),
+                    query(
+                        promql.across_replicas(
+                            promql.sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, job=JOB)
+                        )
+                    ),
                     unit=GrafanaUnit.RATIO,
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
                 ),

@@ -30,6 +30,7 @@ from api.metrics import (
     RETRAIN_FLOW_HOLDOUT_RMSE,
     RETRAIN_FLOW_LAST_SUCCESS,
     RETRAIN_FLOW_RUNS,
+    MetricSpec,
 )
 from api.registry import CHAMPION_ALIAS, MODEL_NAME
 from authoring import config, promql
@@ -54,10 +55,32 @@ from dashboards_py import _shared_panels as panels
 
 JOB = config.API_JOB
 _LOOKBACK = config.EVALUATION_LOOKBACK
-_evaluation_age = promql.age(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)
+
+
+def _job_value(metric: MetricSpec, how: str = "max") -> promql.Expr:
+    """A gauge of the API as one value across its replicas. Every replica shows the newest
+    evaluation in the registry (the API follows it there), so the evaluation's gauges agree
+    across replicas and `max` is that evaluation's value."""
+    return promql.across_replicas(promql.sel(metric, job=JOB), how)
+
+
+_evaluation_age = promql.Expr(
+    "time() - "
+    + promql.across_replicas(promql.latest(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)),
+    "seconds",
+)
 # The evaluation gauges are absent until an evaluation sets them (no made-up 0): say so.
 _UNTIL_EVALUATED = " No data until the first evaluation (POST /evaluate)."
 _SERVED = promql.Expr(f"{promql.sel(MODEL_INFO, job=JOB)} == 1", "info")
+# Each model served, once however many replicas serve it (two while a promotion rolls out).
+_SERVED_MODELS = promql.across_replicas(_SERVED)
+# How many registry versions the replicas serve: 1, but for the minute a promotion takes.
+_VERSIONS_SERVED = promql.Expr(
+    "count without (registry_version) (count_values without (instance, pod) "
+    f'("registry_version", {promql.sel(MODEL_REGISTRY_VERSION, job=JOB)}))',
+    "version",
+)
+_VERSION_SKEW_FOR = config.MODEL_VERSION_SKEW_FOR
 # Evaluations credited to the version served when they ran.
 _EVALUATIONS_PER_VERSION = (
     "sum by (registry_version) ("
@@ -99,7 +122,7 @@ dashboard = dashboard(
                     "RMSE",
                     "Root mean squared error of the latest evaluation, in rentals per hour; "
                     "red past the alert limit." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_RMSE, job=JOB)),
+                    query(_job_value(MODEL_RMSE)),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=4,
                 ),
@@ -107,14 +130,14 @@ dashboard = dashboard(
                     "MAE",
                     "Mean absolute error of the latest evaluation, in rentals per hour."
                     + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_MAE, job=JOB)),
+                    query(_job_value(MODEL_MAE)),
                     width=4,
                 ),
                 stat(
                     "R²",
                     "Share of the variance of hourly rentals the model explains (1 is perfect); "
                     "red below the alert limit." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_R2, job=JOB)),
+                    query(_job_value(MODEL_R2)),
                     thresholds=below(config.MODEL_R2_MIN),
                     decimals=3,
                     width=4,
@@ -122,14 +145,14 @@ dashboard = dashboard(
                 stat(
                     "MAPE",
                     "Mean absolute percentage error of the latest evaluation." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_MAPE, job=JOB)),
+                    query(_job_value(MODEL_MAPE)),
                     width=4,
                 ),
                 stat(
                     "Rows evaluated",
                     "Labelled rows in the latest evaluation: scores from a handful of rows "
                     "are noise." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_EVALUATION_ROWS, job=JOB)),
+                    query(_job_value(MODEL_EVALUATION_ROWS)),
                     sparkline=False,
                     width=4,
                 ),
@@ -153,8 +176,8 @@ dashboard = dashboard(
                     "RMSE and MAE",
                     "Error of each evaluation, in rentals per hour; the dashed line is the RMSE "
                     "alert limit. Each step is one POST /evaluate." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_RMSE, job=JOB), "RMSE"),
-                    query(promql.sel(MODEL_MAE, job=JOB), "MAE"),
+                    query(_job_value(MODEL_RMSE), "RMSE"),
+                    query(_job_value(MODEL_MAE), "MAE"),
                     thresholds=above(config.MODEL_RMSE_MAX),
                     width=8,
                 ),
@@ -162,7 +185,7 @@ dashboard = dashboard(
                     "R²",
                     "Explained variance of each evaluation; the dashed line is the alert limit."
                     + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_R2, job=JOB), "R²"),
+                    query(_job_value(MODEL_R2), "R²"),
                     thresholds=below(config.MODEL_R2_MIN),
                     width=8,
                 ),
@@ -170,7 +193,7 @@ dashboard = dashboard(
                     "MAPE",
                     "Mean absolute percentage error of each evaluation (inflated by the "
                     "night hours, where true counts are tiny)." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_MAPE, job=JOB), "MAPE"),
+                    query(_job_value(MODEL_MAPE), "MAPE"),
                     width=8,
                 ),
             ],
@@ -183,7 +206,7 @@ dashboard = dashboard(
                     "Share of the 11 input features whose distribution drifted from the "
                     "January reference in the latest evaluation; the marker is the threshold "
                     "at which drift is declared." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB)),
+                    query(_job_value(MODEL_DRIFTED_FEATURES_RATIO)),
                     min_value=0,
                     max_value=1,
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
@@ -192,7 +215,7 @@ dashboard = dashboard(
                     "Drift detected",
                     "Whether the latest evaluation's drifted share reached the threshold."
                     + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_DRIFT_DETECTED, job=JOB)),
+                    query(_job_value(MODEL_DRIFT_DETECTED)),
                     mappings=value_text({0: ("no drift", "green"), 1: ("drift", "red")}),
                     sparkline=False,
                     height=6,
@@ -202,14 +225,14 @@ dashboard = dashboard(
                     "Evidently's drift statistic per input feature in the latest evaluation "
                     "(the test Evidently picked for that column); compare features with each "
                     "other to see which inputs moved." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    query(_job_value(MODEL_FEATURE_DRIFT_SCORE), "{{feature}}"),
                     height=6,
                 ),
                 timeseries(
                     "Drifted feature share over time",
                     "Drift share of each evaluation; the dashed line is the drift threshold."
                     + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "drift share"),
+                    query(_job_value(MODEL_DRIFTED_FEATURES_RATIO), "drift share"),
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
                     min_value=0,
                     max_value=1,
@@ -217,7 +240,7 @@ dashboard = dashboard(
                 timeseries(
                     "Drift score by feature over time",
                     "Per-feature drift statistic of each evaluation." + _UNTIL_EVALUATED,
-                    query(promql.sel(MODEL_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    query(_job_value(MODEL_FEATURE_DRIFT_SCORE), "{{feature}}"),
                 ),
             ],
         ),
@@ -227,11 +250,12 @@ dashboard = dashboard(
                 timeseries(
                     "Drifted feature share: live inputs vs labelled evaluations",
                     "Share of the input features drifted over the last LIVE_DRIFT_WINDOW "
-                    "/predict requests (live, scored every minute, no label needed) next to the "
-                    "latest labelled evaluation's; the dashed line is the threshold. The live "
-                    "alert needs a full window." + _UNTIL_LIVE,
-                    query(promql.sel(MODEL_LIVE_DRIFTED_FEATURES_RATIO, job=JOB), "live"),
-                    query(promql.sel(MODEL_DRIFTED_FEATURES_RATIO, job=JOB), "labelled"),
+                    "/predict requests (live, scored every minute, no label needed; the most "
+                    "drifted replica's window) next to the latest labelled evaluation's; the "
+                    "dashed line is the threshold. The live alert needs a full window."
+                    + _UNTIL_LIVE,
+                    query(_job_value(MODEL_LIVE_DRIFTED_FEATURES_RATIO), "live"),
+                    query(_job_value(MODEL_DRIFTED_FEATURES_RATIO), "labelled"),
                     thresholds=above(config.DRIFT_SHARE_THRESHOLD),
                     min_value=0,
                     max_value=1,
@@ -242,14 +266,15 @@ dashboard = dashboard(
                     "Drift score of each input over the live window, as /evaluate scores a "
                     "batch. The hour and weekday are left out (no value) until the window covers "
                     "all 24 hours and all 7 weekdays." + _UNTIL_LIVE,
-                    query(promql.sel(MODEL_LIVE_FEATURE_DRIFT_SCORE, job=JOB), "{{feature}}"),
+                    query(_job_value(MODEL_LIVE_FEATURE_DRIFT_SCORE), "{{feature}}"),
                     width=8,
                 ),
                 stat(
                     "Live window",
-                    "/predict inputs in the live window scored last (the alert waits for a full "
+                    "/predict inputs in the live window scored last, on the replica holding the "
+                    "fewest (each scores the inputs it served; the alert waits for a full "
                     "window)." + _UNTIL_LIVE,
-                    query(promql.sel(MODEL_LIVE_WINDOW_ROWS, job=JOB)),
+                    query(_job_value(MODEL_LIVE_WINDOW_ROWS, "min")),
                     width=4,
                     unit=GrafanaUnit.COUNT,
                 ),
@@ -289,11 +314,11 @@ dashboard = dashboard(
             [
                 stat(
                     "Champion version",
-                    f"The version of {MODEL_NAME} served ({MODEL_NAME}@{CHAMPION_ALIAS} when it "
-                    "was last loaded); the purple marks on the graphs are its changes. Its "
+                    f"The newest version of {MODEL_NAME} served ({MODEL_NAME}@{CHAMPION_ALIAS} "
+                    "when it was last loaded); the purple marks on the graphs are its changes. Its "
                     "runs and versions are in the MLflow UI (the link at the top)."
                     + _UNTIL_REGISTERED,
-                    query(promql.sel(MODEL_REGISTRY_VERSION, job=JOB), "version"),
+                    query(_job_value(MODEL_REGISTRY_VERSION), "version"),
                     decimals=0,
                     width=4,
                 ),
@@ -301,7 +326,12 @@ dashboard = dashboard(
                     "Champion age",
                     "Time since the served version was registered; orange past the age at "
                     "which, with drift, the stale-champion alert warns." + _UNTIL_REGISTERED,
-                    query(promql.age(MODEL_REGISTRY_VERSION_CREATED, job=JOB), "age"),
+                    query(
+                        promql.Expr(
+                            f"time() - {_job_value(MODEL_REGISTRY_VERSION_CREATED)}", "seconds"
+                        ),
+                        "age",
+                    ),
                     thresholds=above(config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS, over="orange"),
                     sparkline=False,
                     width=4,
@@ -333,15 +363,44 @@ dashboard = dashboard(
             ],
         ),
         Section(
+            "Replicas",
+            [
+                stat(
+                    "Versions served",
+                    "How many registry versions the API's replicas serve: 1, but for the minute "
+                    "a promotion takes to reach every replica (each polls the champion); red "
+                    f"from 2. The skew alert warns when it lasts {_VERSION_SKEW_FOR}."
+                    + _UNTIL_REGISTERED,
+                    query(_VERSIONS_SERVED, "versions"),
+                    thresholds=above(2),
+                    decimals=0,
+                    width=6,
+                ),
+                timeseries(
+                    "Registry version by replica",
+                    "The registry version each replica serves: the lines part during a "
+                    "rollout, and one left behind names the replica that refuses the champion "
+                    "or cannot reach the registry." + _UNTIL_REGISTERED,
+                    query(
+                        promql.per_replica(promql.sel(MODEL_REGISTRY_VERSION, job=JOB)),
+                        "{{instance}}",
+                    ),
+                    width=18,
+                    height=6,
+                ),
+            ],
+        ),
+        Section(
             "Model and retraining",
             [
                 panels.loaded_model(),
                 stat(
                     "Model version",
                     "The served model's card version, registry version, training run and "
-                    "source (registry, cache when the registry was unreachable, or folder).",
+                    "source (registry, cache when the registry was unreachable, or folder); two "
+                    "while the replicas serve two models.",
                     query(
-                        _SERVED,
+                        _SERVED_MODELS,
                         "{{version}} v{{registry_version}} run {{run_id}} ({{source}})",
                         instant=True,
                     ),
@@ -453,10 +512,11 @@ dashboard = dashboard(
                 ),
                 timeseries(
                     "Pending triggers",
-                    "Decisions recorded and not yet delivered to Prefect; above 0 for more than a "
+                    "Decisions recorded and not yet delivered to Prefect, summed over the "
+                    "replicas (each keeps its own); above 0 for more than a "
                     "few seconds, the deliveries fail and are retried (the not-started alert "
                     f"warns {_START_DEADLINE} after a decision with no run).",
-                    query(promql.sel(MODEL_RETRAINING_TRIGGERS_PENDING, job=JOB), "pending"),
+                    query(_job_value(MODEL_RETRAINING_TRIGGERS_PENDING, "sum"), "pending"),
                     thresholds=above(1),
                     min_value=0,
                     width=9,
@@ -469,7 +529,10 @@ dashboard = dashboard(
     annotations=[
         event_annotation(
             f"{MODEL_NAME}@{CHAMPION_ALIAS} changed",
-            f"changes({promql.sel(MODEL_REGISTRY_VERSION, job=JOB)}[2m]) > 0",
+            promql.across_replicas(
+                f"changes({promql.sel(MODEL_REGISTRY_VERSION, job=JOB)}[2m])", "sum"
+            )
+            + " > 0",
         )
     ],
     links=[

@@ -1,8 +1,10 @@
 """Dashboard lint: every finding names its rule, dashboard, panel and reason.
 
 Rules: PromQL parses and names only known series; rates use `$__rate_interval`; counters appear
-only inside rate/irate/increase; every panel has a title, description and unit (a custom unit
-in Grafana's `kind:text` form, without the space Grafana adds itself); every query uses
+only inside rate/irate/increase; queries of a replicated job are replica-safe (gauges and rates
+aggregated over replicas, `sum by (le)` before `histogram_quantile`); every panel has a title,
+description and unit (a custom unit in Grafana's `kind:text` form, without the space Grafana
+adds itself); every query uses
 the provisioned datasource uid; panel ids are assigned and unique; grid positions fit the 24
 columns and never overlap; schemaVersion and uid are ours; and no key is unknown to Grafana: the
 dashboard round-trips through grafana-foundation-sdk's typed model and nothing may be lost.
@@ -81,6 +83,10 @@ def _check_expr(
         yield Finding(
             "counter-raw", dashboard, panel, f"counter {name} outside rate/increase: {expr}"
         )
+    for problem in promcheck.replica_problems(
+        expr, promcheck.gauge_series(), counters, config.REPLICATED_JOBS
+    ):
+        yield Finding("replica-safety", dashboard, panel, f"{problem}: {expr}")
     for func, window in promcheck.range_windows(expr):
         allowed = _ALLOWED_WINDOWS.get(func)
         if allowed is not None and window not in allowed:

@@ -1,8 +1,8 @@
 """When an alert test's expression first holds (its onset), derived from the series where plain.
 
 Two shapes are derived, the rest must say `onset=`:
-- a threshold on one gauge (`metric{...} > 100`) whose series the test gives: the first sample
-  that satisfies the comparison;
+- a threshold on one gauge (`metric{...} > 100`, or its max/min/sum/avg across or per replicas)
+  whose one series the test gives: the first sample that satisfies the comparison;
 - series of counters that grow at a constant rate from the start (`0+60x20`): rates are constant,
   so the expression holds at the first evaluation whose window holds two samples.
 promtool then checks the not-yet-firing and firing cases built from the onset.
@@ -31,10 +31,20 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+# Aggregations that return a lone series' own value.
+_ONE_SERIES_AGGREGATES = frozenset({"max", "min", "sum", "avg"})
+
+
 def _gauge_series(alert: AlertingRule, test: AlertTest) -> str | None:
     """The values of the one series the alert's gauge threshold reads, when that is its shape."""
     threshold = alert.threshold
-    if threshold is None or not isinstance(promcheck.parse(threshold.query), pp.VectorSelector):
+    if threshold is None:
+        return None
+    node = promcheck.parse(threshold.query)
+    # One gauge's value across replicas, or per replica: with one series, the series itself.
+    if isinstance(node, pp.AggregateExpr) and str(node.op) in _ONE_SERIES_AGGREGATES:
+        node = node.expr
+    if not isinstance(node, pp.VectorSelector):
         return None
     names = promcheck.metric_names(threshold.query)
     mine = [s for s in test.series if promcheck.metric_names(s.series) == names]

@@ -27,11 +27,13 @@ __all__ = [
     "RANGE_FUNCTIONS",
     "check_expr",
     "counter_series",
+    "gauge_series",
     "known_series",
     "metric_names",
     "misused_counters",
     "parse",
     "range_windows",
+    "replica_problems",
     "substitute_variables",
 ]
 
@@ -229,3 +231,94 @@ def known_series(records: Iterable[str] = ()) -> set[str]:
     """Every series name dashboards and rules may select: the metric catalog (the API's metrics
     and node-exporter's) and the given recording rules."""
     return catalog.series_names() | set(records)
+
+
+# Functions that reduce any number of series to one (or none): a gauge under them is no longer
+# read per replica.
+_COLLAPSING_FUNCTIONS = frozenset({"absent", "absent_over_time", "scalar"})
+_REPLICA_ADVICE = (
+    "say how replicas combine (`max without (instance, pod)` for one value) or show each on "
+    "purpose (`max by (namespace, job, instance, pod)`)"
+)
+
+
+def gauge_series() -> set[str]:
+    """Series read as they are: the catalog's gauges (`up` included)."""
+    return catalog.series_names() - catalog.counter_series()
+
+
+def _replicated(selector: pp.VectorSelector, jobs: Collection[str]) -> bool:
+    """Whether a selector may return one series per replica: it selects a replicated job (or no
+    job at all) and does not pin one target with `instance="..."`."""
+    job = None
+    for m in selector.matchers.matchers:
+        if m.name == "instance" and m.op == pp.MatchOp.Equal:
+            return False
+        if m.name == "job" and m.op == pp.MatchOp.Equal:
+            job = m.value
+    return job is None or job in jobs
+
+
+def replica_problems(
+    expr: str, gauges: Collection[str], counters: Collection[str], jobs: Collection[str]
+) -> list[str]:
+    """Why a query is not replica-safe (empty when it is). With several replicas of a job in
+    `jobs`, each selector returns one series per replica, so the query must say how they
+    combine:
+
+    - a gauge read outside any aggregation;
+    - a counter's rate or increase outside any aggregation (one line per replica);
+    - `histogram_quantile` of anything but `sum by (le, ...)` (or `sum without` keeping `le`):
+      replicas' quantiles cannot be combined, their buckets can.
+
+    >>> replica_problems('max without (instance) (model_loaded{job="api"})', {"model_loaded"},
+    ...                  (), {"api"})
+    []
+    >>> len(replica_problems('model_loaded{job="api"} == 0', {"model_loaded"}, (), {"api"}))
+    1
+    """
+    problems: list[str] = []
+    gauge_set, counter_set = set(gauges), set(counters)
+
+    def visit(node: pp.Expr, aggregated: bool) -> None:
+        if isinstance(node, pp.AggregateExpr) or (
+            isinstance(node, pp.Call) and node.func.name in _COLLAPSING_FUNCTIONS
+        ):
+            aggregated = True
+        elif isinstance(node, pp.Call) and node.func.name == "histogram_quantile":
+            inner = node.args[1] if len(node.args) > 1 else None
+            while isinstance(inner, pp.ParenExpr):
+                inner = inner.expr
+            if not _sums_keeping_le(inner):
+                problems.append(
+                    "histogram_quantile() of something other than `sum by (le, ...)`: "
+                    "aggregate the replicas' buckets first"
+                )
+        if isinstance(node, pp.VectorSelector) and not aggregated and _replicated(node, jobs):
+            for name in sorted(_names(node, gauge_set) & gauge_set):
+                problems.append(f"gauge {name} read per replica: {_REPLICA_ADVICE}")
+        if isinstance(node, pp.Call) and node.func.name in RANGE_FUNCTIONS and not aggregated:
+            for arg in node.args:
+                if isinstance(arg, pp.MatrixSelector) and _replicated(arg.vector_selector, jobs):
+                    for name in sorted(_names(arg.vector_selector, counter_set) & counter_set):
+                        problems.append(
+                            f"{node.func.name}() of {name} per replica: sum it over replicas"
+                        )
+            return
+        for child in _children(node):
+            visit(child, aggregated)
+
+    visit(parse(expr), False)
+    return problems
+
+
+def _sums_keeping_le(node: pp.Expr | None) -> bool:
+    if not isinstance(node, pp.AggregateExpr) or str(node.op) != "sum":
+        return False
+    modifier = node.modifier
+    if modifier is None:
+        return False
+    labels = set(modifier.labels)
+    if modifier.type == pp.AggModifierType.By:
+        return "le" in labels
+    return "le" not in labels

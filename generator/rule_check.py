@@ -4,6 +4,7 @@ Every problem is a BuildError with one line: the source file (when known), `grou
 the reason. Thresholds are checked against the unit and valid range of what they compare
 (`api.metrics` and the node-exporter catalog carry both): a ratio threshold above 1, a ratio
 written where the metric is in percent, or a limit the metric can never cross fail the build.
+Rules of a replicated job must be replica-safe: they say how the replicas combine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 import promql_parser as pp
 
 from api.metrics import UNIT_BOUNDS, Range
+from authoring import config
 from authoring.catalog import spec_of
 from authoring.rules_dsl import (
     SEVERITIES,
@@ -46,6 +48,15 @@ def _check_expr(where: str, expr: str, known: set[str]) -> None:
     problems = promcheck.check_expr(expr, known)
     if problems:
         raise _fail(where, "; ".join(problems))
+
+
+def _check_replicas(where: str, expr: str) -> None:
+    """A rule of a replicated job says how its replicas combine (see promcheck)."""
+    problems = promcheck.replica_problems(
+        expr, promcheck.gauge_series(), promcheck.counter_series(), config.REPLICATED_JOBS
+    )
+    if problems:
+        raise _fail(where, "not replica-safe: " + "; ".join(problems))
 
 
 def _check_series(where: str, test: AlertTest | RecordTest, known: set[str]) -> None:
@@ -89,6 +100,9 @@ def _bounds(threshold: Threshold) -> tuple[str, Range]:
     unit = threshold.query_unit
     assert unit is not None
     node = promcheck.parse(threshold.query)
+    # A gauge's max, min or average across (or per) replicas stays within the gauge's range.
+    if isinstance(node, pp.AggregateExpr) and str(node.op) in {"max", "min", "avg"}:
+        node = node.expr
     if isinstance(node, pp.VectorSelector) and node.name:
         spec = spec_of(node.name)
         return node.name, spec.bounds if spec is not None else UNIT_BOUNDS.get(unit, (None, None))
@@ -152,6 +166,7 @@ def _check_alert(where: str, alert: AlertingRule, known: set[str]) -> None:
         raise _fail(
             where, "no test of it firing: the not-yet-firing and firing cases at for: are required"
         )
+    _check_replicas(where, alert.expr)
 
 
 def _check_record_test(where: str, test: RecordTest, known: set[str]) -> None:
@@ -199,5 +214,6 @@ def validate(groups: Iterable[RuleGroup], origin: Callable[[str], str] | None = 
             if not _RECORD_NAME.fullmatch(rule.record):
                 raise _fail(where, "record names are level:metric:operations")
             _check_expr(where, rule.expr, known)
+            _check_replicas(where, rule.expr)
             for test in rule.tests:
                 _check_record_test(f"{where}: test {test.name!r}", test, known)

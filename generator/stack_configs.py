@@ -60,12 +60,13 @@ def _dns_job(job: str, target: str) -> dict[str, Any]:
 
 def inhibit_rules(groups: Iterable[RuleGroup]) -> list[dict[str, Any]]:
     """One rule per alert that `inhibits` a severity: while it fires, alerts of that severity
-    on the same job and instance are muted."""
+    on the same job are muted (the job's, across replicas: an alert on every replica has no
+    instance)."""
     return [
         {
             "source_matchers": [f'alertname="{alert.name}"'],
             "target_matchers": [f'severity="{alert.inhibits}"'],
-            "equal": ["job", "instance"],
+            "equal": ["job"],
         }
         for group in groups
         for alert in group.alerts

@@ -6,7 +6,7 @@ from api.metrics import API_ACTIVE_REQUESTS, API_REQUEST_DURATION, API_REQUESTS
 from authoring import config
 from authoring.alert_shapes import gauge_alert, ratio_alert, scrape_target
 from authoring.node_exporter import UP
-from authoring.promql import histogram_quantile, rate, sel
+from authoring.promql import across_replicas, histogram_quantile, rate, sel
 from authoring.rules_dsl import (
     AlertingRule,
     AlertTest,
@@ -22,6 +22,7 @@ from authoring.rules_dsl import (
 )
 
 __all__ = [
+    "REPLICAS",
     "REQUEST_ERROR_RATE",
     "REQUEST_ERROR_RATIO",
     "REQUEST_LATENCY",
@@ -145,12 +146,14 @@ REQUEST_LATENCY_BY_ENDPOINT = RecordingRule(
     ),
 )
 
-api_down = gauge_alert(
-    "BikeApiDown",
-    UP,
-    "==",
-    0,
-    example=(1, 0),
+# Three replicas, as the Kubernetes target runs them: what a replica's test series carries.
+REPLICAS = tuple({**JOB, "instance": f"10.0.0.{n}:8080"} for n in (1, 2, 3))
+_up_job = sel(UP, **JOB)
+api_down = AlertingRule(
+    name="BikeApiDown",
+    # Every replica down, or none left to scrape: a Deployment scaled to zero has no target, hence
+    # no `up` series at all. One replica down is BikeApiReplicaDown's warning.
+    expression=f"{across_replicas(_up_job)} == 0 or absent({_up_job})",
     for_="1m",
     severity="critical",
     # While the API is down its warnings add nothing to the page. Only this alert inhibits:
@@ -159,8 +162,47 @@ api_down = gauge_alert(
     inhibits="warning",
     summary="bike-api is down",
     description=(
+        "Prometheus has scraped no replica of {{ $labels.job }} for a minute (every target down, "
+        "or none discovered): /predict and /evaluate are unavailable."
+    ),
+    tests=(
+        AlertTest(
+            name="every replica down pages a minute later",
+            series=tuple(Series(sel(UP, **r), "1 1 0x10") for r in REPLICAS),
+            onset="2m",
+            fires=(Fires(JOB, 0),),
+        ),
+        AlertTest(
+            name="one replica of three down does not page",
+            series=(
+                Series(sel(UP, **REPLICAS[0]), "1 1 0x10"),
+                *(Series(sel(UP, **r), "1x12") for r in REPLICAS[1:]),
+            ),
+            quiet_at=("5m", "10m"),
+        ),
+        AlertTest(
+            name="no replica left to scrape (scaled to zero) pages too",
+            # The targets vanish: Prometheus marks their series stale at once.
+            series=tuple(Series(sel(UP, **r), "1 1 stale") for r in REPLICAS),
+            onset="2m",
+            fires=(Fires(JOB, 1),),
+        ),
+    ),
+)
+
+api_replica_down = gauge_alert(
+    "BikeApiReplicaDown",
+    UP,
+    "==",
+    0,
+    example=(1, 0),
+    for_="1m",
+    severity="warning",
+    replicas="each",
+    summary="A bike-api replica is down",
+    description=(
         "Prometheus has not scraped {{ $labels.instance }} (job {{ $labels.job }}) for a minute: "
-        "/predict and /evaluate are unavailable."
+        "the other replicas serve its share of /predict; BikeApiDown pages if every one is down."
     ),
 )
 
@@ -224,6 +266,8 @@ api_high_concurrency = gauge_alert(
     example=(0, 60),
     for_="5m",
     severity="warning",
+    # Each replica queues on its own: one starved replica is worth a warning.
+    replicas="each",
     summary="bike-api is queueing requests",
     description=(
         "{{ $value }} requests are in flight on {{ $labels.instance }} "
@@ -245,6 +289,6 @@ groups = (
     ),
     RuleGroup(
         "bike-api-alerts",
-        (api_down, api_high_error_rate, api_high_latency, api_high_concurrency),
+        (api_down, api_replica_down, api_high_error_rate, api_high_latency, api_high_concurrency),
     ),
 )

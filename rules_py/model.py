@@ -12,6 +12,7 @@ from api.metrics import (
     MODEL_LIVE_WINDOW_FULL,
     MODEL_LOADED,
     MODEL_R2,
+    MODEL_REGISTRY_VERSION,
     MODEL_REGISTRY_VERSION_CREATED,
     MODEL_RELOADS,
     MODEL_RETRAINING_LAST_TRIGGER,
@@ -23,7 +24,7 @@ from api.metrics import (
 )
 from authoring import config
 from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
-from authoring.promql import age, histogram_quantile, increase, latest, sel
+from authoring.promql import across_replicas, age, histogram_quantile, increase, latest, sel
 from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
@@ -65,6 +66,8 @@ model_not_loaded = gauge_alert(
     example=(1, 0),
     for_="2m",
     severity="critical",
+    # A replica without a model answers its share of /predict with 503.
+    replicas="each",
     summary="bike-api has no model loaded",
     description=(
         "{{ $labels.instance }} answers /predict with 503: no model artifact is loaded. "
@@ -108,10 +111,12 @@ data_drift = gauge_alert(
     example=(0, 0.5),
     for_="1m",
     severity="warning",
+    # Every replica shows the newest evaluation in the registry: one alert for the job.
+    replicas="max",
     summary="Input data drifted from the January reference",
     description=(
         "{{ $value | humanizePercentage }} of the model's features drifted in the latest "
-        f"evaluation on {{{{ $labels.instance }}}} (threshold {_drift_max}): the model sees data "
+        f"evaluation of {{{{ $labels.job }}}} (threshold {_drift_max}): the model sees data "
         "unlike its training window."
     ),
     labels=DATA_DRIFT,
@@ -125,7 +130,9 @@ _live_full_series = sel(MODEL_LIVE_WINDOW_FULL, **TARGET)
 live_input_drift = AlertingRule(
     name="BikeLiveInputDrift",
     # Only over a full window: a window still filling up is a few requests, not the traffic.
-    expression=(
+    # Each replica scores the inputs it served (a third of the traffic, at random): the job's
+    # inputs drifted when any replica's full window did.
+    expression=across_replicas(
         f"{_live_ratio} >= {format_number(config.DRIFT_SHARE_THRESHOLD)} "
         f"and on (job, instance) {_live_full} == 1"
     ),
@@ -134,7 +141,7 @@ live_input_drift = AlertingRule(
     summary="Live /predict inputs drifted from the reference: labelled evaluation needed",
     description=(
         "{{ $value | humanizePercentage }} of the scored input features drifted over the last "
-        f"/predict requests on {{{{ $labels.instance }}}} (threshold {_drift_max}), before any "
+        f"/predict requests to {{{{ $labels.job }}}} (threshold {_drift_max}), before any "
         "label: send a labelled batch to /evaluate to see whether the model's error moved. It "
         "does not retrain by itself: there are no labels to retrain on."
     ),
@@ -146,7 +153,7 @@ live_input_drift = AlertingRule(
                 Series(_live_full_series, "1x22"),
             ),
             onset="2m",
-            fires=(Fires(TARGET, 0.45),),
+            fires=(Fires(JOB, 0.45),),
         ),
         AlertTest(
             name="a window still filling up is not enough",
@@ -169,10 +176,11 @@ rmse_high = gauge_alert(
     example=(40, 150),
     for_="1m",
     severity="warning",
+    replicas="max",
     summary="Model error is too high",
     description=(
-        'RMSE of the latest evaluation on {{ $labels.instance }} is {{ $value | printf "%.1f" }} '
-        f"rentals per hour (threshold {format_number(config.MODEL_RMSE_MAX)})."
+        'RMSE of the latest evaluation is {{ $value | printf "%.1f" }} rentals per hour '
+        f"(threshold {format_number(config.MODEL_RMSE_MAX)})."
     ),
     labels=MODEL_QUALITY,
     backends=BOTH,
@@ -187,9 +195,10 @@ r2_low = gauge_alert(
     example=(0.84, 0.1),
     for_="1m",
     severity="warning",
+    replicas="min",
     summary="Model explains little of the variance",
     description=(
-        'R2 of the latest evaluation on {{ $labels.instance }} is {{ $value | printf "%.2f" }} '
+        'R2 of the latest evaluation is {{ $value | printf "%.2f" }} '
         f"(threshold {format_number(config.MODEL_R2_MIN)})."
     ),
     labels=MODEL_QUALITY,
@@ -204,17 +213,20 @@ _STALE_STEP = 600
 _stale_onset = _STALE_STEP + _max_age + _STALE_STEP
 _stale_samples = (_stale_onset + 600) // _STALE_STEP + 2
 # Firing at onset + for: (10m), the evaluation made at 10m is `onset` old.
-_stale_fires = Fires(TARGET, _stale_onset)
+_stale_fires = Fires(JOB, _stale_onset)
 evaluation_stale = AlertingRule(
     name="BikeEvaluationStale",
     # Read over the lookback: a restart (the gauge absent again until the next evaluation) does
     # not hide it. A never-evaluated API has no series, hence no feedback loop to go stale.
-    expression=f"{age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age}",
+    expression=(
+        f"time() - {across_replicas(latest(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB))} "
+        f"> {_max_age}"
+    ),
     for_="10m",
     severity="warning",
     summary="No model evaluation for too long",
     description=(
-        "The latest evaluation on {{ $labels.instance }} is {{ $value | humanizeDuration }} old "
+        "The latest evaluation of {{ $labels.job }} is {{ $value | humanizeDuration }} old "
         f"(threshold {format_duration(_max_age)}): labelled data stopped reaching /evaluate."
     ),
     tests=(
@@ -275,8 +287,54 @@ model_reload_failed = AlertingRule(
     ),
 )
 
+# Three replicas, as the Kubernetes target runs them: what a replica's test series carries.
+REPLICAS = tuple({**JOB, "instance": f"10.0.0.{n}:8080"} for n in (1, 2, 3))
+_versions = (
+    "count_values without (instance, pod) "
+    f'("registry_version", {sel(MODEL_REGISTRY_VERSION, **JOB)})'
+)
+_skew_for = config.MODEL_VERSION_SKEW_FOR
+
+
+def _served(*versions: str) -> tuple[Series, ...]:
+    return tuple(
+        Series(sel(MODEL_REGISTRY_VERSION, **replica), values)
+        for replica, values in zip(REPLICAS, versions, strict=True)
+    )
+
+
+model_version_skew = AlertingRule(
+    name="BikeModelVersionSkew",
+    # How many registry versions the replicas serve: one, but for the minute a promotion takes to
+    # reach every replica.
+    expression=f"count without (registry_version) ({_versions}) > 1",
+    for_=_skew_for,
+    severity="warning",
+    summary="bike-api replicas serve different model versions",
+    description=(
+        "The replicas of {{ $labels.job }} serve {{ $value }} registry versions of bike-demand, "
+        f"for {_skew_for} now: a promotion reaches every replica within a minute, so one refuses "
+        "the champion or cannot reach the registry. The Model dashboard's version-by-replica "
+        "panel names it; GET /model on it says why."
+    ),
+    tests=(
+        AlertTest(
+            name=f"one replica left on the old version warns {_skew_for} later",
+            series=_served("1 1 2x15", "1 1 2x15", "1x17"),
+            onset="2m",
+            fires=(Fires(JOB, 2),),
+        ),
+        AlertTest(
+            name="a promotion every replica serves within a minute is quiet",
+            series=_served("1 1 2x15", "1 1 1 2x14", "1 1 1 2x14"),
+            quiet_at=("5m", "15m"),
+        ),
+    ),
+)
+
 _champion_max_age = config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS
-_champion_age = age(MODEL_REGISTRY_VERSION_CREATED, **JOB)
+# The newest champion any replica serves, and the newest evaluation's drift.
+_champion_age = f"time() - {across_replicas(sel(MODEL_REGISTRY_VERSION_CREATED, **JOB))}"
 _HOUR = 3600
 # The champion registered at t=0, drift from the start, evaluated hourly: the age passes the
 # limit one step after max age.
@@ -286,13 +344,13 @@ champion_stale_under_drift = AlertingRule(
     name="BikeChampionStaleUnderDrift",
     expression=(
         f"{_champion_age} > {_champion_max_age} "
-        f"and on (job, instance) {sel(MODEL_DRIFT_DETECTED, **JOB)} == 1"
+        f"and on (job) {across_replicas(sel(MODEL_DRIFT_DETECTED, **JOB))} == 1"
     ),
     for_="1h",
     severity="warning",
     summary="The champion is old and the data drifted",
     description=(
-        "bike-demand@champion on {{ $labels.instance }} was registered "
+        "bike-demand@champion ({{ $labels.job }}) was registered "
         "{{ $value | humanizeDuration }} ago and the latest evaluation detected drift "
         f"(threshold {format_duration(_champion_max_age)}): no retraining replaced it. See the "
         "retraining decisions and the MLflow runs."
@@ -306,7 +364,7 @@ champion_stale_under_drift = AlertingRule(
             ),
             interval=format_duration(_HOUR),
             onset=format_duration(_champion_onset),
-            fires=(Fires(TARGET, _champion_onset + _HOUR),),
+            fires=(Fires(JOB, _champion_onset + _HOUR),),
         ),
         AlertTest(
             name="an old champion without drift is quiet",
@@ -390,9 +448,12 @@ drift_persists_after_retrain = AlertingRule(
     # label-less value before it meets the API's series (`on ()`).
     expression=(
         f"{_promotion_age} > {_grace} "
-        f"and on () ({sel(MODEL_DRIFT_DETECTED, **JOB)} == 1 "
-        f"and on (job, instance) {sel(MODEL_LAST_EVALUATION_TIMESTAMP, **JOB)} "
-        f"> on () group_left () max({_promotion}))"
+        "and on () "
+        + across_replicas(
+            f"{sel(MODEL_DRIFT_DETECTED, **JOB)} == 1 "
+            f"and on (job, instance) {sel(MODEL_LAST_EVALUATION_TIMESTAMP, **JOB)} "
+            f"> on () group_left () max({_promotion})"
+        )
     ),
     for_="1h",
     severity="warning",
@@ -534,6 +595,7 @@ groups = (
             evaluation_stale,
             live_input_drift,
             model_reload_failed,
+            model_version_skew,
             champion_stale_under_drift,
             retrain_flow_failed,
             drift_persists_after_retrain,

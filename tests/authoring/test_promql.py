@@ -9,6 +9,7 @@ from api.metrics import (
     API_REQUEST_DURATION,
     API_REQUESTS,
     MODEL_INFERENCE_DURATION,
+    MODEL_RMSE,
 )
 from authoring import promql
 
@@ -82,3 +83,15 @@ def test_label_values_is_a_grafana_variable_query_on_an_existing_label() -> None
     assert promql.label_values(API_REQUESTS, "instance").endswith(", instance)")
     with pytest.raises(ValueError, match="no label"):
         promql.label_values(API_REQUESTS, "feature")
+
+
+def test_across_replicas_removes_the_replica_labels_and_keeps_the_unit() -> None:
+    expr = promql.across_replicas(promql.sel(MODEL_RMSE, job="bike-api"), "min")
+    assert expr == 'min without (instance, pod) (model_rmse_score{job="bike-api"})'
+    assert expr.unit == "rentals"
+
+
+def test_per_replica_keeps_what_names_a_replica() -> None:
+    expr = promql.per_replica(promql.sel(API_ACTIVE_REQUESTS, job="bike-api"))
+    assert expr == 'max by (namespace, job, instance, pod) (api_active_requests{job="bike-api"})'
+    assert expr.unit == "requests"

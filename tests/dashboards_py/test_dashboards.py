@@ -15,14 +15,20 @@ import pytest
 
 from api.metrics import (
     API_ACTIVE_REQUESTS,
+    MODEL_DRIFTED_FEATURES_RATIO,
     MODEL_FEATURE_DRIFT_SCORE,
     MODEL_LAST_EVALUATION_TIMESTAMP,
     MODEL_LIVE_DRIFTED_FEATURES_RATIO,
     MODEL_LOADED,
+    MODEL_MAE,
+    MODEL_MAPE,
     MODEL_PREDICTED_RENTALS,
+    MODEL_R2,
+    MODEL_REGISTRY_VERSION,
     MODEL_RETRAINING_DECISIONS,
     MODEL_RETRAINING_TRIGGERS,
     MODEL_RETRAINING_TRIGGERS_PENDING,
+    MODEL_RMSE,
     RETRAIN_FLOW_DURATION,
     RETRAIN_FLOW_HOLDOUT_RMSE,
     RETRAIN_FLOW_LAST_SUCCESS,
@@ -137,7 +143,7 @@ def test_model_performance_content(built: dict[str, dict[str, Any]]) -> None:
     # Read over a lookback so a restart (the gauge absent until the next evaluation) does not
     # hide the age.
     latest = f"max_over_time({last}[{config.EVALUATION_LOOKBACK}])"
-    assert f"time() - {latest}" in exprs
+    assert f"time() - max without (instance, pod) ({latest})" in exprs
     assert any(MODEL_FEATURE_DRIFT_SCORE.name in e for e in exprs)
     assert any(MODEL_PREDICTED_RENTALS.bucket in e and "by (le)" in e for e in exprs)
     assert any(MODEL_RETRAINING_DECISIONS.name in e and "by (decision, reason)" in e for e in exprs)
@@ -153,6 +159,36 @@ def _row(data: dict[str, Any], title: str) -> list[dict[str, Any]]:
         elif inside:
             panels.append(panel)
     return panels
+
+
+def test_every_evaluation_panel_shows_one_value_across_replicas(
+    built: dict[str, dict[str, Any]],
+) -> None:
+    """The evaluation's gauges are read across replicas (they follow the same evaluation in the
+    registry): one value per panel query, never one per replica."""
+    evaluation = {
+        spec.name
+        for spec in (MODEL_RMSE, MODEL_MAE, MODEL_R2, MODEL_MAPE, MODEL_DRIFTED_FEATURES_RATIO)
+    }
+    for panel in _row(built["model_performance"], "Latest evaluation"):
+        for target in panel["targets"]:
+            if any(name in target["expr"] for name in evaluation):
+                assert target["expr"].startswith("max without (instance, pod) ("), target
+
+
+def test_model_performance_shows_version_skew_across_replicas(
+    built: dict[str, dict[str, Any]],
+) -> None:
+    panels = {p["title"]: p for p in _row(built["model_performance"], "Replicas")}
+    (versions,) = panels["Versions served"]["targets"]
+    assert versions["expr"] == (
+        "count without (registry_version) (count_values without (instance, pod) "
+        f'("registry_version", {MODEL_REGISTRY_VERSION.name}{{job="{config.API_JOB}"}}))'
+    )
+    (each,) = panels["Registry version by replica"]["targets"]
+    assert each["expr"].startswith("max by (namespace, job, instance, pod) (") and each[
+        "legendFormat"
+    ] == ("{{instance}}")
 
 
 def test_model_performance_has_a_retraining_row(built: dict[str, dict[str, Any]]) -> None:
@@ -209,9 +245,11 @@ def test_ml_api_overview_has_the_eight_panels_and_the_live_drift(
         "Live input drift",
     }
     exprs = _exprs(data)
-    assert f'{node_exporter.UP.name}{{job="{config.API_JOB}"}}' in exprs
-    assert f'{MODEL_LIVE_DRIFTED_FEATURES_RATIO.name}{{job="{config.API_JOB}"}}' in exprs
-    assert f'{MODEL_LOADED.name}{{job="{config.API_JOB}"}}' in exprs
+    api = f'{{job="{config.API_JOB}"}}'
+    # Replicas up (a count), the most drifted replica's window, and a model on every replica.
+    assert f"sum without (instance, pod) ({node_exporter.UP.name}{api})" in exprs
+    assert f"max without (instance, pod) ({MODEL_LIVE_DRIFTED_FEATURES_RATIO.name}{api})" in exprs
+    assert f"min without (instance, pod) ({MODEL_LOADED.name}{api})" in exprs
 
 
 def test_no_source_retypes_a_metric_name(known: set[str]) -> None:

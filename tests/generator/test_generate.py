@@ -91,14 +91,14 @@ def _generate(copy: Path) -> subprocess.CompletedProcess[str]:
 BROKEN_SOURCES = [
     pytest.param(
         "rules_py/model.py",
-        'JOB)} > {_max_age}"',
-        'JOB)} > > {_max_age}"',
+        'f"> {_max_age}"',
+        'f"> > {_max_age}"',
         "rules_py/model.py: bike-model-alerts/BikeEvaluationStale: does not parse",
         id="broken PromQL in a rule",
     ),
     pytest.param(
         "dashboards_py/model_performance.py",
-        "query(promql.sel(MODEL_MAE, job=JOB)),",
+        "query(_job_value(MODEL_MAE)),",
         'query(promql.Expr("model_mae", "rentals")),',
         "dashboards_py/model_performance.py: unknown-metric: model_performance: panel ",
         id="unknown metric in a dashboard",

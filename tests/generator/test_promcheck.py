@@ -15,10 +15,12 @@ from authoring import node_exporter, promql
 from generator.promcheck import (
     check_expr,
     counter_series,
+    gauge_series,
     known_series,
     metric_names,
     misused_counters,
     range_windows,
+    replica_problems,
     substitute_variables,
 )
 
@@ -164,3 +166,51 @@ def test_range_windows_name_grafana_variables() -> None:
         ("rate", "5m"),
         ("irate", "$__interval"),
     ]
+
+
+REPLICATED = ("bike-api",)
+
+
+@pytest.mark.parametrize(
+    ("expr", "problem"),
+    [
+        ('model_rmse_score{job="bike-api"} > 100', "gauge model_rmse_score read per replica"),
+        # No job: it may select the API's replicas.
+        ("time() - model_last_evaluation_timestamp_seconds", "read per replica"),
+        ('rate(api_requests_total{job="bike-api"}[5m])', "rate() of api_requests_total per"),
+        (
+            'avg(histogram_quantile(0.95, rate(api_request_duration_seconds_bucket{job="bike-api"}'
+            "[5m])))",
+            "histogram_quantile() of something other than `sum by (le",
+        ),
+        (
+            "histogram_quantile(0.95, sum by (job) "
+            '(rate(api_request_duration_seconds_bucket{job="bike-api"}[5m])))',
+            "histogram_quantile() of something other than `sum by (le",
+        ),
+    ],
+)
+def test_replica_unsafe_queries_are_named(expr: str, problem: str) -> None:
+    problems = replica_problems(expr, gauge_series(), counter_series(), REPLICATED)
+    assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'max without (instance, pod) (model_rmse_score{job="bike-api"}) > 100',
+        'max by (namespace, job, instance, pod) (up{job="bike-api"}) == 0',
+        'absent(up{job="bike-api"})',
+        'count without (v) (count_values without (instance) ("v", model_registry_version))',
+        'sum by (job) (rate(api_requests_total{job="bike-api"}[5m]))',
+        "histogram_quantile(0.95, sum by (le) "
+        '(rate(api_request_duration_seconds_bucket{job="bike-api"}[5m])))',
+        "histogram_quantile(0.95, sum without (instance) "
+        '(rate(api_request_duration_seconds_bucket{job="bike-api"}[5m])))',
+        # One target picked on purpose (a host's dashboard), or a job with one target per subject.
+        'node_load1{job="bike-api",instance="$instance"}',
+        'node_load1{job="node-exporter"}',
+    ],
+)
+def test_replica_safe_queries_pass(expr: str) -> None:
+    assert replica_problems(expr, gauge_series(), counter_series(), REPLICATED) == []

@@ -107,7 +107,7 @@ def test_the_api_down_alert_mutes_the_apis_warnings(groups: tuple[RuleGroup, ...
         {
             "source_matchers": [f'alertname="{api_down.name}"'],
             "target_matchers": ['severity="warning"'],
-            "equal": ["job", "instance"],
+            "equal": ["job"],
         }
     ]
 

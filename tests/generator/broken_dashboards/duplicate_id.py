@@ -16,11 +16,22 @@ dashboard = dashboard(
             "Model",
             [
                 attr.evolve(
-                    stat("RMSE", "Error.", query(promql.sel(MODEL_RMSE)), unit=GrafanaUnit.NONE),
+                    stat(
+                        "RMSE",
+                        "Error.",
+                        query(promql.across_replicas(promql.sel(MODEL_RMSE))),
+                        unit=GrafanaUnit.NONE,
+                    ),
                     id=7,
                 ),
                 attr.evolve(
-                    stat("MAE", "Error.", query(promql.sel(MODEL_MAE)), unit=GrafanaUnit.NONE), id=7
+                    stat(
+                        "MAE",
+                        "Error.",
+                        query(promql.across_replicas(promql.sel(MODEL_MAE))),
+                        unit=GrafanaUnit.NONE,
+                    ),
+                    id=7,
                 ),
             ],
         )

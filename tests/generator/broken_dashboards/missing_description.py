@@ -8,7 +8,12 @@ from authoring.house_style import GrafanaUnit, Section, dashboard, query, stat
 
 EXPECTED = ("description", "no description")
 
-_panel = stat("RMSE", "Will be removed.", query(promql.sel(MODEL_RMSE)), unit=GrafanaUnit.NONE)
+_panel = stat(
+    "RMSE",
+    "Will be removed.",
+    query(promql.across_replicas(promql.sel(MODEL_RMSE))),
+    unit=GrafanaUnit.NONE,
+)
 
 dashboard = dashboard(
     "Missing description",

@@ -16,7 +16,7 @@ dashboard = dashboard(
                 stat(
                     "RMSE",
                     "Error of the latest evaluation.",
-                    query(promql.sel(MODEL_RMSE)),
+                    query(promql.across_replicas(promql.sel(MODEL_RMSE))),
                     unit="",
                 )
             ],

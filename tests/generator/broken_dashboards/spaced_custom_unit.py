@@ -12,7 +12,14 @@ dashboard = dashboard(
     [
         Section(
             "Model",
-            [stat("RMSE", "Error.", query(promql.sel(MODEL_RMSE)), unit="suffix: rentals/h")],
+            [
+                stat(
+                    "RMSE",
+                    "Error.",
+                    query(promql.across_replicas(promql.sel(MODEL_RMSE))),
+                    unit="suffix: rentals/h",
+                )
+            ],
         )
     ],
 )

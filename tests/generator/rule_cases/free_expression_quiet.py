@@ -1,7 +1,7 @@
 """A free expression (no threshold) and a test of data that must never fire (`quiet_at`)."""
 
 from api.metrics import MODEL_EVALUATION_ROWS, MODEL_R2
-from authoring.promql import sel
+from authoring.promql import across_replicas, sel
 from authoring.rules_dsl import AlertingRule, AlertTest, Fires, RuleGroup, Series
 
 groups = (
@@ -10,7 +10,9 @@ groups = (
         (
             AlertingRule(
                 name="CaseR2Low",
-                expression=f"{sel(MODEL_R2)} < 0.3 and {sel(MODEL_EVALUATION_ROWS)} > 0",
+                expression=across_replicas(
+                    f"{sel(MODEL_R2)} < 0.3 and {sel(MODEL_EVALUATION_ROWS)} > 0"
+                ),
                 for_="1m",
                 severity="info",
                 summary="R2 low",

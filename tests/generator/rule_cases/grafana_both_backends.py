@@ -2,7 +2,7 @@
 Prometheus rule, with `$value` rewritten for Grafana's templates."""
 
 from api.metrics import MODEL_DRIFTED_FEATURES_RATIO
-from authoring.promql import sel
+from authoring.promql import across_replicas, sel
 from authoring.rules_dsl import BOTH, AlertingRule, AlertTest, Fires, RuleGroup, Series, Threshold
 
 groups = (
@@ -11,10 +11,12 @@ groups = (
         (
             AlertingRule(
                 name="CaseDrift",
-                threshold=Threshold(sel(MODEL_DRIFTED_FEATURES_RATIO, job="bike-api"), ">=", 0.3),
+                threshold=Threshold(
+                    across_replicas(sel(MODEL_DRIFTED_FEATURES_RATIO, job="bike-api")), ">=", 0.3
+                ),
                 for_="1m",
                 severity="warning",
-                summary="drift on {{ $labels.instance }}",
+                summary="drift on {{ $labels.job }}",
                 description="{{ $value | humanizePercentage }} drifted",
                 labels={"area": "model"},
                 annotations={"dashboard": "model-quality"},
@@ -28,7 +30,7 @@ groups = (
                                 "0 0.5x5",
                             ),
                         ),
-                        fires=(Fires({"job": "bike-api", "instance": "a:1"}, 0.5),),
+                        fires=(Fires({"job": "bike-api"}, 0.5),),
                     ),
                 ),
             ),

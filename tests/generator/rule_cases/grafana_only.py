@@ -1,7 +1,7 @@
 """A Grafana-only alert: no Prometheus rule file, no promtool test, only the provisioning file."""
 
 from api.metrics import MODEL_RMSE
-from authoring.promql import sel
+from authoring.promql import across_replicas, sel
 from authoring.rules_dsl import GRAFANA, AlertingRule, RuleGroup, Threshold
 
 groups = (
@@ -10,7 +10,7 @@ groups = (
         (
             AlertingRule(
                 name="CaseRmseGrafana",
-                threshold=Threshold(sel(MODEL_RMSE), "<", 5),
+                threshold=Threshold(across_replicas(sel(MODEL_RMSE)), "<", 5),
                 for_="5m",
                 severity="critical",
                 summary="suspiciously low RMSE",
