@@ -659,6 +659,14 @@ def bench_live(seconds: int) -> bool:
     return ok
 
 
+def bench_replicas(seconds: int) -> bool:
+    """Series per replica and one Prometheus's cost at 3, 50 and 150 simulated replicas."""
+    from replicas import bench_replicas as run  # tests/bench/replicas.py, beside this file
+
+    ok: bool = run(seconds)
+    return ok
+
+
 # Helpers add their sections here: name -> function(seconds) returning whether targets were met.
 SECTIONS: dict[str, Callable[[int], bool]] = {
     "predict": bench_predict,
@@ -669,6 +677,7 @@ SECTIONS: dict[str, Callable[[int], bool]] = {
     "alerts": bench_alerts_flood,
     "swap": bench_swap,
     "live": bench_live,
+    "replicas": bench_replicas,
 }
 
 
