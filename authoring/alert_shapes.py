@@ -13,7 +13,7 @@ Example:
     >>> rule.expr
     'max without (instance, pod) (model_rmse_score{job="bike-api"}) > 100'
     >>> rule.tests[0].series[0].values
-    '40 40 150x8'
+    '40 40 150x6'
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from authoring.rules_dsl import (
     parse_duration,
 )
 
-__all__ = ["gauge_alert", "ratio_alert", "retraining_reason", "scrape_target"]
+__all__ = ["gauge_alert", "ratio_alert", "replica_targets", "retraining_reason", "scrape_target"]
 
 # The example holds its normal value for two evaluations, then the abnormal one: the onset is
 # the third evaluation, and the series runs a few minutes past the `for:` boundary.
@@ -62,6 +62,16 @@ def scrape_target(job: str) -> dict[str, str]:
     """The labels Prometheus gives a target of `job` in the compose stack (job and instance):
     what a test series carries."""
     return {"job": job, "instance": COMPOSE.targets()[job]}
+
+
+def replica_targets(job: str, replicas: int = 3) -> tuple[dict[str, str], ...]:
+    """The labels of `replicas` targets of `job`, as the Kubernetes target's pods are scraped
+    (job and pod IP): what the series of a test with several replicas carry.
+
+    >>> [t["instance"] for t in replica_targets("bike-api", 2)]
+    ['10.0.0.1:8080', '10.0.0.2:8080']
+    """
+    return tuple({"job": job, "instance": f"10.0.0.{n}:8080"} for n in range(1, replicas + 1))
 
 
 def gauge_alert(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.metrics import API_ACTIVE_REQUESTS, API_REQUEST_DURATION, API_REQUESTS
 from authoring import config
-from authoring.alert_shapes import gauge_alert, ratio_alert, scrape_target
+from authoring.alert_shapes import gauge_alert, ratio_alert, replica_targets, scrape_target
 from authoring.node_exporter import UP
 from authoring.promql import across_replicas, histogram_quantile, rate, sel
 from authoring.rules_dsl import (
@@ -147,7 +147,7 @@ REQUEST_LATENCY_BY_ENDPOINT = RecordingRule(
 )
 
 # Three replicas, as the Kubernetes target runs them: what a replica's test series carries.
-REPLICAS = tuple({**JOB, "instance": f"10.0.0.{n}:8080"} for n in (1, 2, 3))
+REPLICAS = replica_targets(config.API_JOB)
 _up_job = sel(UP, **JOB)
 api_down = AlertingRule(
     name="BikeApiDown",

@@ -23,7 +23,12 @@ from api.metrics import (
     RETRAIN_FLOW_RUNS,
 )
 from authoring import config
-from authoring.alert_shapes import gauge_alert, retraining_reason, scrape_target
+from authoring.alert_shapes import (
+    gauge_alert,
+    replica_targets,
+    retraining_reason,
+    scrape_target,
+)
 from authoring.promql import across_replicas, age, histogram_quantile, increase, latest, sel
 from authoring.rules_dsl import (
     BOTH,
@@ -288,7 +293,7 @@ model_reload_failed = AlertingRule(
 )
 
 # Three replicas, as the Kubernetes target runs them: what a replica's test series carries.
-REPLICAS = tuple({**JOB, "instance": f"10.0.0.{n}:8080"} for n in (1, 2, 3))
+REPLICAS = replica_targets(config.API_JOB)
 _versions = (
     "count_values without (instance, pod) "
     f'("registry_version", {sel(MODEL_REGISTRY_VERSION, **JOB)})'
