@@ -277,12 +277,15 @@ class Registry:
     def runs(
         self, experiment_name: str, *, limit: int, filter_string: str = ""
     ) -> list[dict[str, Any]]:
-        """The experiment's runs, newest first: id, start time (s), metrics, tags, params."""
+        """The experiment's finished runs, newest first: id, start time (s), metrics, tags,
+        params. A run `log_run` is still writing (or left half-written when the server went
+        away: the retry writes another) is never read: its metrics may not be there yet."""
         experiment = self.experiment_id(experiment_name)
+        finished = "attributes.status = 'FINISHED'"
         with self._calling(f"cannot read {experiment_name!r}") as client:
             found = client.search_runs(
                 [experiment],
-                filter_string=filter_string,
+                filter_string=f"{finished} and {filter_string}" if filter_string else finished,
                 max_results=limit,
                 order_by=["attributes.start_time DESC"],
             )

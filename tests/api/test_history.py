@@ -298,3 +298,29 @@ def test_a_replica_shows_the_evaluation_another_replica_made(
             # The evaluating replica, following the same registry, keeps its own newest.
             time.sleep(1.2)
             assert first_metrics.get_sample_value(MODEL_RMSE.name) == pytest.approx(rmse)
+
+
+def test_a_run_still_being_written_is_not_followed(
+    store: Registry, model_dir: Path, tmp_path: Path
+) -> None:
+    """Another replica's evaluation run exists before its metrics are logged: a replica that
+    followed it then would show NaN scores, and never look again at that time. Only finished
+    runs are read."""
+    first = _promote(store, model_dir)
+    served = ("v", first.version, first.run_id)
+    writer = History(tmp_path / "writer.db", store, Metrics(CollectorRegistry()))
+    writer.record_evaluation("week1", _result(30.0), served, 0.3, 1_700_000_000.0)
+    writer.flush()
+    # A newer evaluation, half written: its run and tags, no metrics, not terminated.
+    client = store._get_client()
+    client.create_run(
+        store.experiment_id(EVALUATIONS_EXPERIMENT),
+        start_time=1_700_000_100_000,
+        tags={"model_registry_version": first.version},
+    )
+    metrics = Metrics(CollectorRegistry())
+    follower = History(tmp_path / "follower.db", store, metrics)
+    assert follower.follow(first.version)
+    assert metrics.registry.get_sample_value(MODEL_RMSE.name) == 30.0
+    stamp = metrics.registry.get_sample_value(MODEL_LAST_EVALUATION_TIMESTAMP.name)
+    assert stamp == 1_700_000_000.0

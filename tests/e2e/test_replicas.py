@@ -63,6 +63,8 @@ DASHBOARDS = ROOT / "generated" / "grafana" / "dashboards"
 LAGGING = 2
 # The Model dashboard's rows that show the latest evaluation.
 EVALUATION_ROWS = ("Latest evaluation", "Scores over time", "Data drift")
+# The Model dashboard's panel that shows each replica on purpose (its Replicas row).
+PER_REPLICA_PANELS = ("Registry version by replica",)
 # Short enough to run in minutes, long enough for rate() to see several samples.
 INTERVAL = "1s"
 # The API looks at bike-demand@champion this often (production: 30 s).
@@ -382,11 +384,19 @@ def test_an_evaluation_on_one_replica_is_the_one_value_of_every_model_panel(
         shows.update({a: replica_metric(a, MODEL_RMSE.name) for a in addresses})
         return all(v == pytest.approx(scored["rmse"]) for v in shows.values())
 
-    wait_for(
-        f"every replica publishing the evaluation's RMSE {scored['rmse']} (shown: {shows})",
-        every_replica_shows_it,
-        60,
-    )
+    deadline = time.monotonic() + 60
+    while not every_replica_shows_it():
+        if time.monotonic() > deadline:
+            lines = {
+                a: [
+                    line
+                    for line in httpx.get(f"http://{a}/metrics").text.splitlines()
+                    if "rmse" in line or "evaluation_timestamp" in line
+                ]
+                for a in addresses
+            }
+            pytest.fail(f"RMSE {scored['rmse']} not on every replica: {shows}; {lines}")
+        time.sleep(0.5)
     print(f"every replica shows the evaluation {time.monotonic() - evaluated:.1f} s after it")
     stamps = {a: replica_metric(a, MODEL_LAST_EVALUATION_TIMESTAMP.name) for a in addresses}
     assert len({round(t or 0, 3) for t in stamps.values()}) == 1, stamps
@@ -422,6 +432,24 @@ def test_an_evaluation_on_one_replica_is_the_one_value_of_every_model_panel(
         for name, value in expected.items():
             if expr == f'max without (instance, pod) ({name}{{job="{JOB}"}})':
                 assert float(result[0]["value"][1]) == pytest.approx(value), (title, expr)
+
+
+def test_no_model_or_overview_panel_draws_one_series_per_replica(replicas: Replicas) -> None:
+    """Beyond the evaluation rows: every query of the Model and Overview dashboards returns
+    series without `instance` (one per drawn value, not per replica), except the Replicas row,
+    which shows each replica on purpose."""
+    windows = {"$__rate_interval": "1m", "$__range": "5m", "$__interval": "15s"}
+    checked = 0
+    for dashboard in ("model_performance", "ml_api_overview"):
+        for title, expr in panel_queries(dashboard):
+            if title in PER_REPLICA_PANELS:
+                continue
+            for variable, window in windows.items():
+                expr = expr.replace(variable, window)
+            result = replicas.query(expr)
+            assert not [r["metric"] for r in result if "instance" in r["metric"]], (title, expr)
+            checked += 1
+    assert checked > 30, checked
 
 
 def test_a_replica_left_on_the_old_version_shows_as_skew(replicas: Replicas) -> None:
