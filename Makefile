@@ -120,8 +120,10 @@ fmt: $(STAMP) ## format the sources
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Three workers on CI's two cores: the end-to-end modules mostly wait on real `for:` durations
+# and alert deliveries, and the unit tests use the cores meanwhile; the slowest tests are listed.
 test: system-deps $(STAMP) $(FLOWS_STAMP) $(CRD_STAMP) ## every test, the end-to-end test included (installs what it needs)
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 3 --dist loadgroup --durations=15
 
 unit-test: system-deps $(STAMP) $(FLOWS_STAMP) $(CRD_STAMP) ## every test but the end-to-end and contract runs (the inner loop)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not e2e and not contract"

@@ -113,7 +113,18 @@ def source_copy(tmp_path: Path) -> Path:
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under xdist (`--dist loadgroup`), a module's tests share a worker unless they name a
-    group: module fixtures (an app, a built wheel, a compiled tree) are then built once."""
+    group: module fixtures (an app, a built wheel, a compiled tree) are then built once.
+
+    The long runs come first (end to end, then the contract run): workers take groups in this
+    order, so the longest starts at once and the unit tests fill the other workers around it.
+    The sort is stable: a module's tests keep their file order."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("e2e") is not None:
+            return 0
+        return 1 if item.get_closest_marker("contract") is not None else 2
+
+    items.sort(key=rank)

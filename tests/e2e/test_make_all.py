@@ -22,7 +22,9 @@ import pytest
 from authoring.profiles import LOCAL
 from devtools import secrets
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+# Its own worker: it needs the native stack's fixed ports, which no other test binds (the
+# other stacks take free ports).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-make-all")]
 
 ROOT = Path(__file__).resolve().parents[2]
 
