@@ -73,6 +73,9 @@ def test_every_operation_keeps_its_contract(
             "--seed", str(SEED),
             "--max-examples", str(MAX_EXAMPLES),
             "--workers", "2",
+            # The first /evaluate starts the evaluation worker (Evidently's import, ~6 s alone,
+            # more on a busy machine): slow by design, not a broken contract.
+            "--request-timeout", "60",
             "--header", "Authorization: Bearer contract-token",
             "--header", "X-API-Key: contract-key",
             "--no-color",
