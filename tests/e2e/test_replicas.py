@@ -1,7 +1,8 @@
 """Three API replicas end to end (issue 15): a light native stack (no Prefect, no retrain worker)
 whose Prometheus scrapes each replica, to prove the dashboards' and the alerts' queries are
 replica-safe: request counts sum exactly, the latency quantile aggregates buckets before
-`histogram_quantile`, an evaluation made on one replica is the one value of every Model panel
+`histogram_quantile`, live inputs drifted on one replica fire the job's live-drift alert before
+any label, an evaluation made on one replica is the one value of every Model panel
 (the others follow it in the registry), a replica left on an old model version shows as skew,
 one replica down warns and only every replica down pages.
 
@@ -30,19 +31,24 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.clients.batches import WEEKLY_PERIODS, evaluation_payload
+from api.clients.traffic import prediction_rows
 from api.data import load_hourly
 from api.metrics import (
     API_REQUEST_DURATION,
     API_REQUESTS,
     LATENCY_BUCKETS,
     MODEL_DRIFTED_FEATURES_RATIO,
+    MODEL_EVALUATIONS,
     MODEL_FEATURE_DRIFT_SCORE,
     MODEL_LAST_EVALUATION_TIMESTAMP,
+    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
+    MODEL_LIVE_WINDOW_FULL,
     MODEL_MAE,
     MODEL_MAPE,
     MODEL_R2,
     MODEL_RMSE,
 )
+from api.retraining import REASON_LABEL
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
 from authoring.profiles import Profile
@@ -50,7 +56,7 @@ from devtools.local.plan import RULES_DIR, api_service_names, start_stack
 from devtools.local.processes import Stack, free_port
 from devtools.secrets import SECRET_FILES, read_values
 from rules_py.api import REQUEST_RATE, api_down, api_replica_down
-from rules_py.model import model_version_skew
+from rules_py.model import live_input_drift, model_version_skew
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-replicas")]
@@ -186,6 +192,8 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         run_dir,
         rules_dir=RULES_DIR,
         model_poll_seconds=POLL_SECONDS,
+        # The live windows scored every second, as everything here runs at 1 s.
+        api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "1"},
         retraining=False,
         replica_settings=[{"MODEL_POLL_SECONDS": "3600"} if i == LAGGING else {} for i in range(3)],
     )
@@ -329,6 +337,51 @@ def test_latency_quantile_aggregates_buckets_before_histogram_quantile(
         traffic.recorded,
     )
     print(f"client p95 {bucket_index(client_p95) - bucket_index(server_p95)} bucket(s) above")
+
+
+def _replay(address: str, month: str, times: int) -> None:
+    """`make traffic PERIOD=<month>` to one replica: the month's hours in time order, `times`
+    over."""
+    rows = prediction_rows(period=month)
+    with httpx.Client(base_url=f"http://{address}", timeout=10) as client:
+        for _ in range(times):
+            for row in rows:
+                assert client.post("/predict", json=row).status_code == 200
+
+
+def test_live_inputs_drift_alert_fires_on_july_before_any_label(replicas: Replicas) -> None:
+    """February replayed by whole days to one replica: a full window, scored under the
+    threshold, no live alert. July: BikeLiveInputDrift fires, with no /evaluate sent yet. One
+    replica's window is enough (the job's inputs drifted when any full window did): the alert is
+    the job's, without `instance`."""
+    evaluated = f'sum({MODEL_EVALUATIONS.name}{{outcome="success"}}) == 0'
+    assert replicas.query(evaluated), "no evaluation may run before this test"
+    target = replicas.profile.api_targets[0]
+    ratio = f'{MODEL_LIVE_DRIFTED_FEATURES_RATIO.name}{{instance="{target}"}}'
+    full = f'{MODEL_LIVE_WINDOW_FULL.name}{{instance="{target}"}} == 1'
+    _replay(target, "2011-02", 2)
+    quiet = f"{ratio} < {config.DRIFT_SHARE_THRESHOLD} and on () {full}"
+    wait_for(
+        "February's full window scored, under the threshold", lambda: replicas.query(quiet), 30
+    )
+    time.sleep(3)
+    assert not replicas.query(f'ALERTS{{alertname="{live_input_drift.name}"}}')
+
+    first_july = time.monotonic()
+    _replay(target, "2011-07", 2)
+
+    def live_alert_firing() -> list[dict[str, Any]]:
+        return [
+            a
+            for a in replicas.prometheus_alerts()
+            if a["labels"]["alertname"] == live_input_drift.name and a["state"] == "firing"
+        ]
+
+    (alert,) = wait_for("BikeLiveInputDrift firing", live_alert_firing, ALERT_SECONDS)
+    print(f"BikeLiveInputDrift firing {time.monotonic() - first_july:.0f} s after July's first")
+    assert replicas.query(evaluated), "the live alert fired before any label"
+    assert REASON_LABEL not in alert["labels"]  # it never asks for retraining
+    assert "instance" not in alert["labels"]
 
 
 def evaluate_key(replicas: Replicas) -> str:

@@ -1,13 +1,14 @@
 """The native stack end to end: targets, rules, every dashboard query, the drift alert's journey
 to the retraining decision and on to a retrain flow run on Prefect that promotes a challenger
 the API then serves, the MLflow registry and history (evaluations as runs, gauges restored
-after a restart, a second training served without a failed request), and BikeApiDown when the
-API stops.
+after a restart, a second training served without a failed request), and the server-error
+panels once the model is missing. BikeApiDown when the API stops and the live-input drift alert
+are proven on the replica stack (tests/e2e/test_replicas.py), which runs beside this one.
 
 Runs the real generated rules (their real `for:` durations) with 1 s scrapes and evaluations, on
 free ports, in a temporary run folder; whatever happens, every process it started is stopped.
 The tests share one stack and run in file order; each fixture brings the stack to the state its
-tests need (traffic and evaluations, the drift drill, the API stopped).
+tests need (traffic and evaluations, the drift drill, the model missing).
 """
 
 from __future__ import annotations
@@ -28,28 +29,22 @@ import httpx
 import pytest
 
 from api.clients.batches import evaluation_payload
-from api.clients.traffic import prediction_rows
 from api.config import FEATURES, TARGET
 from api.data import load_hourly
 from api.metrics import (
-    MODEL_EVALUATIONS,
-    MODEL_LIVE_DRIFTED_FEATURES_RATIO,
-    MODEL_LIVE_WINDOW_FULL,
     MODEL_RETRAINING_DECISIONS,
     RETRAIN_FLOW_HOLDOUT_RMSE,
     RETRAIN_FLOW_LAST_SUCCESS,
     RETRAIN_FLOW_RUNS,
 )
 from api.model import load_bundle
-from api.retraining import REASON_LABEL
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
 from authoring.profiles import Profile
 from devtools.local.plan import RULES_DIR, start_stack
 from devtools.local.processes import Stack, free_port
 from devtools.secrets import SECRET_FILES, read_values
-from rules_py.api import api_down
-from rules_py.model import data_drift, live_input_drift
+from rules_py.model import data_drift
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -311,49 +306,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield env
     finally:
         stack.stop_all()
-
-
-def _replay(live: Live, month: str, times: int) -> None:
-    """`make traffic PERIOD=<month>`: the month's hours to /predict in time order, `times` over."""
-    rows = prediction_rows(period=month)
-    with httpx.Client(base_url=live.api, timeout=10) as client:
-        for _ in range(times):
-            for row in rows:
-                assert client.post("/predict", json=row).status_code == 200
-
-
-def test_live_inputs_drift_alert_fires_on_july_before_any_label(live: Live) -> None:
-    """February replayed by whole days as live traffic: a full window, scored under the
-    threshold, no live alert. July: BikeLiveInputDrift fires, with no /evaluate sent yet."""
-    evaluated = f'sum({MODEL_EVALUATIONS.name}{{outcome="success"}}) == 0'
-    assert live.query(evaluated), "no evaluation may run before this test"
-    live_ratio = MODEL_LIVE_DRIFTED_FEATURES_RATIO.name
-    _replay(live, "2011-02", 2)
-    full = f"{MODEL_LIVE_WINDOW_FULL.name} == 1"
-    quiet = f"{live_ratio} < {config.DRIFT_SHARE_THRESHOLD} and on () {full}"
-    wait_for("February's full window scored, under the threshold", lambda: live.query(quiet), 30)
-    time.sleep(3)
-    assert not live.query(f'ALERTS{{alertname="{live_input_drift.name}"}}')
-
-    first_july = time.monotonic()
-    _replay(live, "2011-07", 2)
-
-    def live_alert_firing() -> bool:
-        return any(
-            a["labels"]["alertname"] == live_input_drift.name and a["state"] == "firing"
-            for a in live.prometheus_alerts()
-        )
-
-    wait_for("BikeLiveInputDrift firing", live_alert_firing, ALERT_SECONDS)
-    print(
-        f"BikeLiveInputDrift firing {time.monotonic() - first_july:.0f} s after the first "
-        "July request"
-    )
-    assert live.query(evaluated), "the live alert fired before any label"
-    (alert,) = [
-        a for a in live.prometheus_alerts() if a["labels"]["alertname"] == live_input_drift.name
-    ]
-    assert REASON_LABEL not in alert["labels"]  # it never asks for retraining
 
 
 @pytest.fixture(scope="module")
@@ -739,19 +691,6 @@ def test_server_error_panels_have_data_once_the_model_is_missing(without_model: 
     assert_event_panels_have_data(
         without_model, "test_server_error_panels_have_data_once_the_model_is_missing"
     )
-
-
-def test_stopping_the_api_fires_bike_api_down(without_model: Live) -> None:
-    fired = without_model
-    fired.stack.stop("bike-api")
-
-    def api_down_firing() -> bool:
-        return any(
-            a["labels"]["alertname"] == api_down.name and a["state"] == "firing"
-            for a in fired.prometheus_alerts()
-        )
-
-    wait_for("BikeApiDown firing", api_down_firing, ALERT_SECONDS)
 
 
 def test_every_allow_listed_selection_has_a_reason_and_a_producing_test() -> None:
