@@ -44,6 +44,7 @@ __all__ = [
     "grafana_service",
     "plan",
     "prefect_service",
+    "prepare_stack",
     "render_configs",
     "render_grafana_provisioning",
     "retrain_worker_service",
@@ -541,25 +542,24 @@ def _start_all(stack: Stack, services: list[Service], timeout: float) -> None:
         raise
 
 
-def start_stack(
+def prepare_stack(
     profile: Profile,
     run_dir: Path,
     *,
     model_dir: Path | None = None,
     rules_dir: Path = RULES_DIR,
-    timeout: float = READY_TIMEOUT_SECONDS,
     model_poll_seconds: float | None = None,
     api_settings: Mapping[str, str] | None = None,
     retraining: bool = True,
     replica_settings: Sequence[Mapping[str, str]] = (),
-) -> Stack:
-    """Render configs for `profile` into `run_dir`, start everything, wait until it is ready.
+) -> tuple[Stack, list[Service]]:
+    """Everything `start_stack` does but starting: a first champion, the configs for `profile`
+    rendered into `run_dir`, and the stack with its services in start order (see `plan`).
 
-    One API per address of `profile.api_targets` (see `plan`), `replica_settings[i]` the extra
-    environment of replica i. `retraining=False` is a lighter stack: no Prefect server, no
-    retrain worker; the profile the stack records (`Stack.profile`) and renders has no
-    `retrain_worker` or `prefect` address, so Prometheus has no worker target to find down.
-    On any failure, whatever was started is stopped before the error propagates.
+    One API per address of `profile.api_targets`, `replica_settings[i]` the extra environment of
+    replica i. `retraining=False` is a lighter stack: no Prefect server, no retrain worker; the
+    profile the stack records (`Stack.profile`) and renders has no `retrain_worker` or `prefect`
+    address, so Prometheus has no worker target to find down.
     """
     if not retraining:
         profile = without_retraining(profile)
@@ -569,7 +569,6 @@ def start_stack(
     train_unless_champion(run_dir / "mlruns", model_dir)
     prometheus_config, alertmanager_config = render_configs(profile, run_dir, rules_dir)
     write_mlflow_auth_config(run_dir, run_dir / "mlruns")
-    stack = Stack(run_dir, profile)
     services = plan(
         profile,
         run_dir,
@@ -584,6 +583,35 @@ def start_stack(
         model_poll_seconds,
         api_settings,
         replica_settings,
+    )
+    return Stack(run_dir, profile), services
+
+
+def start_stack(
+    profile: Profile,
+    run_dir: Path,
+    *,
+    model_dir: Path | None = None,
+    rules_dir: Path = RULES_DIR,
+    timeout: float = READY_TIMEOUT_SECONDS,
+    model_poll_seconds: float | None = None,
+    api_settings: Mapping[str, str] | None = None,
+    retraining: bool = True,
+    replica_settings: Sequence[Mapping[str, str]] = (),
+) -> Stack:
+    """`prepare_stack`, then start everything and wait until it is ready.
+
+    On any failure, whatever was started is stopped before the error propagates.
+    """
+    stack, services = prepare_stack(
+        profile,
+        run_dir,
+        model_dir=model_dir,
+        rules_dir=rules_dir,
+        model_poll_seconds=model_poll_seconds,
+        api_settings=api_settings,
+        retraining=retraining,
+        replica_settings=replica_settings,
     )
     _start_all(stack, services, timeout)
     return stack

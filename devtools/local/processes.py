@@ -30,6 +30,7 @@ __all__ = [
     "StackError",
     "free_port",
     "is_running",
+    "loopback_profile",
     "port_in_use",
     "split_address",
     "stop_run_dir",
@@ -75,6 +76,31 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def loopback_profile(name: str, interval: str, api_replicas: int = 1) -> Profile:
+    """A profile of every service on its own free 127.0.0.1 port (`api_replicas` API replicas),
+    scraped and evaluated every `interval`: a stack that tests and benchmarks start beside
+    whatever else runs."""
+
+    def address() -> str:
+        return f"127.0.0.1:{free_port()}"
+
+    apis = tuple(address() for _ in range(api_replicas))
+    return Profile(
+        name=name,
+        api=apis[0],
+        api_replicas=apis if api_replicas > 1 else (),
+        node_exporter=address(),
+        prometheus=address(),
+        alertmanager=address(),
+        grafana=address(),
+        mlflow=address(),
+        prefect=address(),
+        retrain_worker=address(),
+        scrape_interval=interval,
+        evaluation_interval=interval,
+    )
 
 
 def port_in_use(address: str) -> bool:

@@ -38,7 +38,7 @@ from api.metrics import API_REQUESTS, MODEL_LOADED  # noqa: E402
 from authoring import config  # noqa: E402
 from authoring.profiles import Profile  # noqa: E402
 from devtools.local.plan import RULES_DIR, start_stack  # noqa: E402
-from devtools.local.processes import Stack, free_port  # noqa: E402
+from devtools.local.processes import Stack, loopback_profile  # noqa: E402
 from rules_py.model import model_not_loaded  # noqa: E402
 
 REQUESTS = 10_000
@@ -240,21 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-drill", action="store_true", help="only the load test")
     parser.add_argument("--rules-dir", type=Path, default=RULES_DIR, help="Prometheus rule files")
     args = parser.parse_args(argv)
-    names = ("api", "ne", "prom", "am", "gf", "mlflow", "prefect", "worker")
-    ports = {n: f"127.0.0.1:{free_port()}" for n in names}
-    profile = Profile(
-        name="reliability",
-        api=ports["api"],
-        node_exporter=ports["ne"],
-        prometheus=ports["prom"],
-        alertmanager=ports["am"],
-        grafana=ports["gf"],
-        mlflow=ports["mlflow"],
-        prefect=ports["prefect"],
-        retrain_worker=ports["worker"],
-        scrape_interval="1s",
-        evaluation_interval="1s",
-    )
+    profile = loopback_profile("reliability", "1s")
     run_dir = Path(tempfile.mkdtemp(prefix="bikewatch-reliability-"))
     stack = start_stack(profile, run_dir, rules_dir=args.rules_dir)
     try:

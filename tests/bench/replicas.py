@@ -43,14 +43,8 @@ from api.schemas import EXAMPLE_HOUR  # noqa: E402
 from authoring import config  # noqa: E402
 from authoring.profiles import Profile  # noqa: E402
 from devtools import secrets  # noqa: E402
-from devtools.local.plan import (  # noqa: E402
-    RULES_DIR,
-    plan,
-    render_configs,
-    train_unless_champion,
-    write_mlflow_auth_config,
-)
-from devtools.local.processes import Service, Stack, free_port  # noqa: E402
+from devtools.local.plan import RULES_DIR, prepare_stack  # noqa: E402
+from devtools.local.processes import Service, Stack, free_port, loopback_profile  # noqa: E402
 
 __all__ = ["bench_replicas"]
 
@@ -101,52 +95,19 @@ class Run:
     queries: dict[str, tuple[float, float | None, int]] = field(default_factory=dict)
 
 
-def _profile() -> Profile:
-    """Free ports for every address of the plan; only MLflow and the API are started."""
-    names = ("api", "ne", "prom", "am", "gf", "mlflow", "prefect", "worker")
-    ports = {name: f"127.0.0.1:{free_port()}" for name in names}
-    return Profile(
-        name="replicas",
-        api=ports["api"],
-        node_exporter=ports["ne"],
-        prometheus=ports["prom"],
-        alertmanager=ports["am"],
-        grafana=ports["gf"],
-        mlflow=ports["mlflow"],
-        prefect=ports["prefect"],
-        retrain_worker=ports["worker"],
-        scrape_interval=INTERVAL,
-        evaluation_interval=INTERVAL,
-    )
-
-
 @contextmanager
 def api_stack(run_dir: Path, profile: Profile) -> Iterator[Stack]:
     """MLflow's server with a champion and bike-api following it, as `start_stack` starts them
     (same plan, same environment); Prefect, Alertmanager and the rest are not needed here."""
-    train_unless_champion(run_dir / "mlruns", run_dir / "model")
-    # Also writes run_dir/.env and run_dir/secrets, which the API's *_FILE settings read.
-    prometheus_config, alertmanager_config = render_configs(profile, run_dir)
-    write_mlflow_auth_config(run_dir, run_dir / "mlruns")
-    services = {
-        service.name: service
-        for service in plan(
-            profile,
-            run_dir,
-            prometheus_config,
-            alertmanager_config,
-            run_dir / "model",
-            run_dir / "reports",
-            run_dir / "secrets",
-            run_dir / "state",
-            run_dir / "mlruns",
-            secrets.read_values(run_dir / ".env"),
-            # The live window is scored every 5 s rather than every minute, so its gauges exist
-            # right after the traffic.
-            api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "5"},
-        )
-    }
-    stack = Stack(run_dir, profile)
+    stack, planned = prepare_stack(
+        profile,
+        run_dir,
+        # The live window is scored every 5 s rather than every minute, so its gauges exist
+        # right after the traffic.
+        api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "5"},
+        retraining=False,
+    )
+    services = {service.name: service for service in planned}
     try:
         for name in ("mlflow", "bike-api"):
             stack.start(services[name])
@@ -467,7 +428,7 @@ def bench_replicas(seconds: int) -> bool:
     del seconds
     counts = ", ".join(map(str, REPLICA_COUNTS))
     print(f"== replicas: series per bike-api replica; one Prometheus at {counts} replicas")
-    profile = _profile()
+    profile = loopback_profile("replicas", INTERVAL)
     with tempfile.TemporaryDirectory(prefix="bikewatch-replicas-") as tmp:
         run_dir = Path(tmp)
         with api_stack(run_dir, profile) as stack:

@@ -17,11 +17,8 @@ import gc
 import http.client
 import json
 import math
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +48,11 @@ from api.metrics import (
 from api.retraining import REASON_LABEL
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
-from authoring.profiles import Profile
 from devtools.local.plan import RULES_DIR, api_service_names, start_stack
-from devtools.local.processes import Stack, free_port
-from devtools.secrets import SECRET_FILES, read_values
+from devtools.local.processes import loopback_profile
 from rules_py.api import REQUEST_RATE, api_down, api_replica_down
 from rules_py.model import live_input_drift, model_version_skew
+from tests.e2e.running import RunningStack, wait_for
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-replicas")]
@@ -87,30 +83,7 @@ PREDICT = f'{{job="{JOB}",endpoint="/predict"}}'
 
 
 @dataclass
-class Replicas:
-    stack: Stack
-    profile: Profile
-
-    @property
-    def prometheus(self) -> str:
-        return f"http://{self.profile.prometheus}"
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        """An instant query, now or at the Unix time `at`."""
-        params: dict[str, str | float] = {"query": expr}
-        if at is not None:
-            params["time"] = at
-        body = httpx.get(f"{self.prometheus}/api/v1/query", params=params).json()
-        assert body["status"] == "success", f"{expr}: {body.get('error')}"
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    def prometheus_alerts(self) -> list[dict[str, Any]]:
-        alerts: list[dict[str, Any]] = httpx.get(f"{self.prometheus}/api/v1/alerts").json()["data"][
-            "alerts"
-        ]
-        return alerts
-
+class Replicas(RunningStack):
     def scraped_after(self, moment: float) -> float | None:
         """The time of a scrape of every replica after the Unix time `moment`, else None."""
         stamps = self.query(f'timestamp(up{{job="{JOB}"}})')
@@ -149,42 +122,11 @@ def predict_buckets(addresses: Iterable[str]) -> dict[float, float]:
     return summed
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.5)
-    pytest.fail(f"{what}: still not true after {timeout:.0f} s (last: {last!r})")
-
-
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     """Three replicas and the monitoring on free ports, ready, every target up; stopped
     whatever the tests do."""
-    ports = {
-        name: f"127.0.0.1:{free_port()}"
-        for name in ("node_exporter", "prometheus", "alertmanager", "grafana", "mlflow")
-    }
-    apis = tuple(f"127.0.0.1:{free_port()}" for _ in range(REPLICAS))
-    profile = Profile(
-        name="e2e-replicas",
-        api=apis[0],
-        api_replicas=apis,
-        node_exporter=ports["node_exporter"],
-        prometheus=ports["prometheus"],
-        alertmanager=ports["alertmanager"],
-        grafana=ports["grafana"],
-        mlflow=ports["mlflow"],
-        scrape_interval=INTERVAL,
-        evaluation_interval=INTERVAL,
-    )
+    profile = loopback_profile("e2e-replicas", INTERVAL, api_replicas=REPLICAS)
     run_dir = tmp_path_factory.mktemp("replicas")
     started = time.monotonic()
     stack = start_stack(
@@ -198,7 +140,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
         replica_settings=[{"MODEL_POLL_SECONDS": "3600"} if i == LAGGING else {} for i in range(3)],
     )
     try:
-        env = Replicas(stack, stack.profile)
+        env = Replicas(stack)
         # The API's job has a target per replica; no retrain worker to find down.
         expected = len(stack.profile.targets()) - 1 + REPLICAS
 
@@ -384,11 +326,6 @@ def test_live_inputs_drift_alert_fires_on_july_before_any_label(replicas: Replic
     assert "instance" not in alert["labels"]
 
 
-def evaluate_key(replicas: Replicas) -> str:
-    key = replicas.stack.run_dir / "secrets" / SECRET_FILES["EVALUATE_API_KEY"]
-    return key.read_text(encoding="utf-8").strip()
-
-
 def panel_queries(dashboard: str, rows: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """(panel title, PromQL) of every query of a built dashboard, or of the panels under the
     rows titled `rows`."""
@@ -424,7 +361,7 @@ def test_an_evaluation_on_one_replica_is_the_one_value_of_every_model_panel(
     response = httpx.post(
         f"http://{addresses[LAGGING]}/evaluate",
         json=body,
-        headers={"X-API-Key": evaluate_key(replicas)},
+        headers={"X-API-Key": replicas.secret("EVALUATE_API_KEY")},
         timeout=120,
     )
     assert response.status_code == 200, response.text
@@ -511,25 +448,7 @@ def test_a_replica_left_on_the_old_version_shows_as_skew(replicas: Replicas) -> 
     replica" names the one behind, and BikeModelVersionSkew is pending (it fires if that lasts
     its `for:`). POST /model/reload on the lagging replica ends the skew."""
     addresses = replicas.profile.api_targets
-    password = read_values(replicas.stack.run_dir / ".env")["MLFLOW_ADMIN_PASSWORD"]
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": f"http://{replicas.profile.mlflow}",
-        "MLFLOW_TRACKING_USERNAME": "admin",
-        "MLFLOW_TRACKING_PASSWORD": password,
-    }
-    env.pop("MLFLOW_ARTIFACTS_DIR", None)
-    model_dir = replicas.stack.run_dir / "model-v2"
-    command = [sys.executable, "-m", "api.train", "--n-estimators", "10"]
-    result = subprocess.run(
-        [*command, "--model-dir", str(model_dir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = replicas.train(replicas.stack.run_dir / "model-v2")
     assert result.returncode == 0, result.stderr
     assert "bike-demand@champion -> version 2" in result.stdout
 
@@ -574,7 +493,7 @@ def test_a_replica_left_on_the_old_version_shows_as_skew(replicas: Replicas) -> 
 
     reload = httpx.post(
         f"http://{addresses[LAGGING]}/model/reload",
-        headers={"X-API-Key": evaluate_key(replicas)},
+        headers={"X-API-Key": replicas.secret("EVALUATE_API_KEY")},
         timeout=60,
     )
     assert reload.status_code == 200, reload.text

@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +40,11 @@ from api.metrics import (
 from api.model import load_bundle
 from api.schemas import EXAMPLE_HOUR
 from authoring import config
-from authoring.profiles import Profile
 from devtools.local.plan import RULES_DIR, start_stack
-from devtools.local.processes import Stack, free_port
-from devtools.secrets import SECRET_FILES, read_values
+from devtools.local.processes import Stack, loopback_profile
+from devtools.secrets import SECRET_FILES
 from rules_py.model import data_drift
+from tests.e2e.running import RunningStack, wait_for
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -100,51 +100,9 @@ FEBRUARY_ROW = EXAMPLE_HOUR
 
 
 @dataclass
-class Live:
-    stack: Stack
-    profile: Profile
+class Live(RunningStack):
     # How long the first `make fire-alert` took, start to decision.
     drill_seconds: float = 0.0
-
-    @property
-    def api(self) -> str:
-        return f"http://{self.profile.api}"
-
-    @property
-    def prometheus(self) -> str:
-        return f"http://{self.profile.prometheus}"
-
-    @property
-    def alertmanager(self) -> str:
-        return f"http://{self.profile.alertmanager}"
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": expr})
-        body = response.json()
-        assert body["status"] == "success", f"{expr}: {body.get('error')}"
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    def prometheus_alerts(self) -> list[dict[str, Any]]:
-        alerts: list[dict[str, Any]] = httpx.get(f"{self.prometheus}/api/v1/alerts").json()["data"][
-            "alerts"
-        ]
-        return alerts
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.5)
-    pytest.fail(f"{what}: still not true after {timeout:.0f} s (last: {last!r})")
 
 
 def variable_values(live: Live, variable: dict[str, Any]) -> list[str]:
@@ -259,30 +217,7 @@ def run_client(
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The stack on free ports, ready, all targets up; stopped whatever the tests do."""
-    services = (
-        "api",
-        "node_exporter",
-        "prometheus",
-        "alertmanager",
-        "grafana",
-        "mlflow",
-        "prefect",
-        "retrain_worker",
-    )
-    ports = {name: f"127.0.0.1:{free_port()}" for name in services}
-    profile = Profile(
-        name="e2e",
-        api=ports["api"],
-        node_exporter=ports["node_exporter"],
-        prometheus=ports["prometheus"],
-        alertmanager=ports["alertmanager"],
-        grafana=ports["grafana"],
-        mlflow=ports["mlflow"],
-        prefect=ports["prefect"],
-        retrain_worker=ports["retrain_worker"],
-        scrape_interval=INTERVAL,
-        evaluation_interval=INTERVAL,
-    )
+    profile = loopback_profile("e2e", INTERVAL)
     run_dir = tmp_path_factory.mktemp("stack")
     stack = start_stack(
         profile,
@@ -293,7 +228,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         api_settings={"LIVE_DRIFT_INTERVAL_SECONDS": "1"},
     )
     try:
-        env = Live(stack, profile)
+        env = Live(stack)
 
         def targets_up() -> bool:
             targets = httpx.get(f"{env.prometheus}/api/v1/targets").json()["data"]
@@ -491,7 +426,7 @@ def test_the_drift_drill_retrains_and_the_api_serves_the_new_champion(fired: Liv
     august = evaluation_payload(
         hourly, "august_2011", "2011-08-01 00:00:00", "2011-08-31 23:00:00", sample_size=744
     )
-    headers = {"X-API-Key": read_values(fired.stack.run_dir / ".env")["EVALUATE_API_KEY"]}
+    headers = {"X-API-Key": fired.secret("EVALUATE_API_KEY")}
     answer = httpx.post(f"{fired.api}/evaluate", json=august, headers=headers, timeout=120)
     assert answer.status_code == 200, answer.text
     retrained = answer.json()["rmse"]
@@ -531,23 +466,13 @@ def test_evaluations_are_runs_and_a_restart_restores_the_gauges(fired: Live) -> 
     wait_for("the gauges restored", lambda: _metric(fired, "model_rmse_score") == rmse, 30)
 
 
-def mlflow_login(live: Live) -> dict[str, str]:
-    """The environment of an MLflow client of `live`'s server: its URL and the admin's login."""
-    password = read_values(live.stack.run_dir / ".env")["MLFLOW_ADMIN_PASSWORD"]
-    return {
-        "MLFLOW_TRACKING_URI": f"http://{live.profile.mlflow}",
-        "MLFLOW_TRACKING_USERNAME": "admin",
-        "MLFLOW_TRACKING_PASSWORD": password,
-    }
-
-
 def test_mlflow_refuses_to_move_the_champion_without_a_login(fired: Live) -> None:
     """The API serves whatever `champion` names: MLflow's basic-auth guards the alias."""
     url = f"http://{fired.profile.mlflow}/api/2.0/mlflow/registered-models/alias"
     body = {"name": "bike-demand", "alias": "champion", "version": "1"}
     assert httpx.post(url, json=body).status_code == 401
     assert httpx.post(url, json=body, auth=("admin", "guess")).status_code == 401
-    login = mlflow_login(fired)
+    login = fired.mlflow_login()
     champion = httpx.get(
         url,
         params={"name": "bike-demand", "alias": "champion"},
@@ -579,26 +504,7 @@ def test_a_second_training_is_served_without_a_failed_request(fired: Live) -> No
     thread.start()
     try:
         store = fired.stack.run_dir / "mlruns"
-        env = {**os.environ, **mlflow_login(fired)}
-        env.pop("MLFLOW_ARTIFACTS_DIR", None)
-        model_dir = fired.stack.run_dir / "model-v2"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "api.train",
-                "--n-estimators",
-                "10",
-                "--model-dir",
-                str(model_dir),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = fired.train(fired.stack.run_dir / "model-v2")
         assert result.returncode == 0, result.stderr
         # Version 2 is the drift drill's retrained champion.
         assert "bike-demand@champion -> version 3" in result.stdout
