@@ -29,6 +29,7 @@ __all__ = [
     "label_values",
     "latest",
     "matchers",
+    "newest_age",
     "per_replica",
     "predict_linear",
     "rate",
@@ -191,12 +192,23 @@ def latest(metric: MetricSpec, lookback: str, **labels: str) -> Expr:
     return Expr(f"max_over_time({sel(metric, **labels)}[{lookback}])", "timestamp_seconds")
 
 
+def _since(func: str, metric: MetricSpec, lookback: str | None, labels: dict[str, str]) -> Expr:
+    _timestamp(func, metric)
+    return latest(metric, lookback, **labels) if lookback else sel(metric, **labels)
+
+
 def age(metric: MetricSpec, lookback: str | None = None, **labels: str) -> Expr:
     """Seconds since a Unix-timestamp gauge; with `lookback`, since its latest value over that
     window (see `latest`)."""
-    _timestamp("age", metric)
-    since = latest(metric, lookback, **labels) if lookback else sel(metric, **labels)
-    return Expr(f"time() - {since}", "seconds")
+    return Expr(f"time() - {_since('age', metric, lookback, labels)}", "seconds")
+
+
+def newest_age(metric: MetricSpec, lookback: str | None = None, **labels: str) -> Expr:
+    """`age`, since the newest of the job's replicas' values: one value for the job (see
+    `across_replicas`)."""
+    return Expr(
+        f"time() - {across_replicas(_since('newest_age', metric, lookback, labels))}", "seconds"
+    )
 
 
 def label_values(metric: MetricSpec, label: str, **labels: str) -> str:

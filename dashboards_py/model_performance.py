@@ -64,11 +64,7 @@ def _job_value(metric: MetricSpec, how: str = "max") -> promql.Expr:
     return promql.across_replicas(promql.sel(metric, job=JOB), how)
 
 
-_evaluation_age = promql.Expr(
-    "time() - "
-    + promql.across_replicas(promql.latest(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)),
-    "seconds",
-)
+_evaluation_age = promql.newest_age(MODEL_LAST_EVALUATION_TIMESTAMP, _LOOKBACK, job=JOB)
 # The evaluation gauges are absent until an evaluation sets them (no made-up 0): say so.
 _UNTIL_EVALUATED = " No data until the first evaluation (POST /evaluate)."
 _SERVED = promql.Expr(f"{promql.sel(MODEL_INFO, job=JOB)} == 1", "info")
@@ -327,9 +323,7 @@ dashboard = dashboard(
                     "Time since the served version was registered; orange past the age at "
                     "which, with drift, the stale-champion alert warns." + _UNTIL_REGISTERED,
                     query(
-                        promql.Expr(
-                            f"time() - {_job_value(MODEL_REGISTRY_VERSION_CREATED)}", "seconds"
-                        ),
+                        promql.newest_age(MODEL_REGISTRY_VERSION_CREATED, job=JOB),
                         "age",
                     ),
                     thresholds=above(config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS, over="orange"),

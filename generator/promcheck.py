@@ -242,9 +242,11 @@ _REPLICA_ADVICE = (
 )
 
 
-def gauge_series() -> set[str]:
-    """Series read as they are: the catalog's gauges (`up` included)."""
-    return catalog.series_names() - catalog.counter_series()
+@functools.cache
+def gauge_series() -> frozenset[str]:
+    """Series read as they are: the catalog's gauges (`up` included); computed once, as every
+    query of every panel and rule asks."""
+    return frozenset(catalog.series_names() - catalog.counter_series())
 
 
 def _replicated(selector: pp.VectorSelector, jobs: Collection[str]) -> bool:

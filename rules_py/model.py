@@ -29,7 +29,15 @@ from authoring.alert_shapes import (
     retraining_reason,
     scrape_target,
 )
-from authoring.promql import across_replicas, age, histogram_quantile, increase, latest, sel
+from authoring.promql import (
+    across_replicas,
+    age,
+    histogram_quantile,
+    increase,
+    latest,
+    newest_age,
+    sel,
+)
 from authoring.rules_dsl import (
     BOTH,
     AlertingRule,
@@ -223,10 +231,7 @@ evaluation_stale = AlertingRule(
     name="BikeEvaluationStale",
     # Read over the lookback: a restart (the gauge absent again until the next evaluation) does
     # not hide it. A never-evaluated API has no series, hence no feedback loop to go stale.
-    expression=(
-        f"time() - {across_replicas(latest(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB))} "
-        f"> {_max_age}"
-    ),
+    expression=f"{newest_age(MODEL_LAST_EVALUATION_TIMESTAMP, _lookback, **JOB)} > {_max_age}",
     for_="10m",
     severity="warning",
     summary="No model evaluation for too long",
@@ -339,7 +344,7 @@ model_version_skew = AlertingRule(
 
 _champion_max_age = config.CHAMPION_MAX_AGE_UNDER_DRIFT_SECONDS
 # The newest champion any replica serves, and the newest evaluation's drift.
-_champion_age = f"time() - {across_replicas(sel(MODEL_REGISTRY_VERSION_CREATED, **JOB))}"
+_champion_age = newest_age(MODEL_REGISTRY_VERSION_CREATED, **JOB)
 _HOUR = 3600
 # The champion registered at t=0, drift from the start, evaluated hourly: the age passes the
 # limit one step after max age.

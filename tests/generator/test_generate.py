@@ -91,8 +91,8 @@ def _generate(copy: Path) -> subprocess.CompletedProcess[str]:
 BROKEN_SOURCES = [
     pytest.param(
         "rules_py/model.py",
-        'f"> {_max_age}"',
-        'f"> > {_max_age}"',
+        'JOB)} > {_max_age}"',
+        'JOB)} > > {_max_age}"',
         "rules_py/model.py: bike-model-alerts/BikeEvaluationStale: does not parse",
         id="broken PromQL in a rule",
     ),
