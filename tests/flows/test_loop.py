@@ -27,7 +27,7 @@ from api.evaluation.result import EvaluationResult
 from api.history import History, LabelledBatch
 from api.metrics import Metrics
 from api.model import CARD_FILE
-from api.prefect_trigger import PrefectClient, TriggerDelivery
+from api.prefect_trigger import PrefectClient, PrefectError, TriggerDelivery
 from api.registry import TRAINING_EXPERIMENT, Registry
 from api.retraining import DecisionLog
 from api.train import register
@@ -174,6 +174,19 @@ def _deliver(path: Path, metrics: Metrics, client: PrefectClient, log: DecisionL
     raise AssertionError(f"still pending after 10 deliveries: {log.triggers()}")
 
 
+def _create_run(client: PrefectClient, key: str) -> str:
+    """A `retrain` flow run with idempotency key `key`, created as the API's thread would: a
+    busy Prefect server answering 503 (its SQLite locked under load) is asked again."""
+    for _ in range(9):
+        try:
+            return client.create_run(client.deployment_id(DEPLOYMENT), key, {"trigger": key}, [])
+        except PrefectError as exc:
+            if "HTTP 503" not in str(exc):
+                raise
+            time.sleep(2.0)
+    return client.create_run(client.deployment_id(DEPLOYMENT), key, {"trigger": key}, [])
+
+
 def _versions(registry: Registry) -> int:
     return len(registry.runs(TRAINING_EXPERIMENT, limit=100))
 
@@ -233,9 +246,7 @@ def test_drift_episodes_while_a_run_is_active_start_no_other_run(
     )
 
     # A re-delivery of a trigger whose answer was lost finds its own run (idempotency key).
-    client = loop.client()
-    deployment = client.deployment_id(DEPLOYMENT)
-    again = client.create_run(deployment, started.key, {"trigger": started.key}, [])
+    again = _create_run(loop.client(), started.key)
     assert again == started.flow_run_id
 
 
@@ -297,8 +308,7 @@ def test_a_run_that_fails_mid_way_promotes_nothing_and_is_counted(loop: Loop) ->
     # The champion's files are gone from the store: the run trains its challenger, then cannot
     # fetch the champion to compare with (after its retries) and fails.
     shutil.rmtree(loop.artifacts)
-    client = loop.client()
-    run_id = client.create_run(client.deployment_id(DEPLOYMENT), "fault", {"trigger": "fault"}, [])
+    run_id = _create_run(loop.client(), "fault")
     run = loop.wait_run(run_id)
     assert run["state_type"] == "FAILED"
     after = loop.registry.champion()
