@@ -247,7 +247,8 @@ API_REQUESTS = MetricSpec(
 API_REQUEST_DURATION = MetricSpec(
     "api_request_duration_seconds",
     "histogram",
-    "HTTP request latency in seconds, by route template, method and status code.",
+    "HTTP request latency in seconds, to the answer's headers, by route template, method and "
+    "status code.",
     ("endpoint", "method", "status_code"),
     LATENCY_BUCKETS,
     unit="seconds",

@@ -19,6 +19,7 @@ from api.metrics import API_ERRORS, Metrics
 
 __all__ = [
     "CLIENT_CLOSED",
+    "SERVER_TIMING",
     "UNMATCHED",
     "UNTIMED_ENDPOINTS",
     "RequestMetricsMiddleware",
@@ -34,6 +35,7 @@ UNTIMED_ENDPOINTS = frozenset({"/metrics"})
 # Any other method (clients may send anything) is one value: the label stays bounded.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER_METHOD = "OTHER"
+SERVER_TIMING = b"server-timing"
 # The client went away before its answer (nginx's 499): not the server's error, nor its latency.
 CLIENT_CLOSED = 499
 ERROR_TYPE_BY_STATUS = {
@@ -183,6 +185,12 @@ class _Body:
         return message
 
 
+def _server_timing(seconds: float) -> tuple[bytes, bytes]:
+    """W3C `Server-Timing: app;dur=<ms>`, the time the latency histogram observes: a client
+    sets it against its own clock to tell the server's share from the network's."""
+    return SERVER_TIMING, b"app;dur=%.3f" % (seconds * 1000)
+
+
 class RequestMetricsMiddleware:
     """Counts and times every HTTP request and enforces the limits of every request.
 
@@ -190,7 +198,8 @@ class RequestMetricsMiddleware:
     `status_code`. The label children are cached per (endpoint, method, status), so the hot path
     is a dict lookup. Before any handler: a Host outside `allowed_hosts` gets 400; a body over
     `max_body_bytes` gets 413; a body that has not arrived within `body_timeout` seconds gets 408.
-    A client that disconnects is counted as 499 (`client_closed`) and logged in one line.
+    A client that disconnects is counted as 499 (`client_closed`) and logged in one line. A
+    request is timed to its answer's headers, and the answer tells that time in `Server-Timing`.
 
     Example:
         >>> from fastapi import FastAPI
@@ -226,14 +235,21 @@ class RequestMetricsMiddleware:
         active = self.metrics.api_active_requests
         active.inc()
         status = 500
-        started = False
+        # Seconds from the request's arrival to its answer's headers: what the histogram
+        # observes and the Server-Timing header tells, one figure. The body's sending after
+        # them is the network's and the client's time, not the server's.
+        answered: float | None = None
         body = _Body(self, scope, receive)
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
-                started = True
+                answered = perf_counter() - start
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), _server_timing(answered)],
+                }
             await send(message)
 
         try:
@@ -245,7 +261,7 @@ class RequestMetricsMiddleware:
                 await self.app(scope, body, send_and_watch)
             except (_BodyTooLarge, _BodyTooSlow) as exc:
                 # Only where no FastAPI exception handler sits (a plain Starlette route).
-                if started:
+                if answered is not None:
                     raise
                 await self._answer(send_and_watch, exc.status_code, str(exc.detail))
             except ClientDisconnect:
@@ -260,7 +276,7 @@ class RequestMetricsMiddleware:
                     scope["method"],
                     _route_template(scope),
                 )
-            self._record(scope, status, perf_counter() - start)
+            self._record(scope, status, perf_counter() - start if answered is None else answered)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         endpoint = _route_template(scope)

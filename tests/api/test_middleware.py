@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -214,3 +215,31 @@ def test_predict_takes_json_only(client: TestClient, registry: CollectorRegistry
         )
         == 2
     )
+
+
+def _server_milliseconds(response: httpx.Response) -> float:
+    """The `app;dur=<ms>` of a response's Server-Timing header."""
+    name, _, duration = response.headers["server-timing"].partition(";dur=")
+    assert name == "app", response.headers["server-timing"]
+    return float(duration)
+
+
+def test_every_answer_tells_its_server_time(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    answers = {
+        "200": client.post("/predict", json=GOOD),
+        "422": client.post("/predict", json={**GOOD, "hr": 99}),
+        "415": client.post("/predict", content=b"hr=8", headers={"Content-Type": "text/plain"}),
+    }
+    refused = client.post("/predict", json=GOOD, headers={"Host": "rebinding.example"})
+    missing = client.get("/nowhere")
+    for response in (*answers.values(), refused, missing):
+        assert _server_milliseconds(response) > 0, response
+        assert len(response.headers.get_list("server-timing")) == 1
+    # One figure: what the histogram observed is what the client was told (to the header's us).
+    for status, response in answers.items():
+        labels = {"endpoint": "/predict", "method": "POST", "status_code": status}
+        observed = registry.get_sample_value(API_REQUEST_DURATION.sum, labels)
+        assert observed is not None, labels
+        assert abs(_server_milliseconds(response) - observed * 1000) <= 0.0005, (status, observed)
