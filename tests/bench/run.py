@@ -659,6 +659,27 @@ def bench_live(seconds: int) -> bool:
     return ok
 
 
+def bench_hotpath(seconds: int) -> bool:
+    """Where a /predict's time goes in-process (tests/bench/hotpath.py, in a child): the bare
+    app and bike-api per request, and the walk of the trees inside bike-api's request."""
+    print(f"== /predict in-process, no network (ASGI calls, median of {ROUNDS} x 5,000)")
+    child = subprocess.run(
+        [PYTHON, str(Path(__file__).parent / "hotpath.py")],
+        cwd=ROOT,
+        env=base_env(MODEL_DIR=str(trained_model_dir())),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(child.stdout.splitlines()[-1])
+    bare, predict, walk = figures["bare_us"], figures["predict_us"], figures["walk_us"]
+    print(f"  bare app  {bare:7.1f} us a request")
+    print(f"  /predict  {predict:7.1f} us a request; the trees' walk in it {walk:5.1f} us")
+    unwalked = bare / (predict - walk)
+    print(f"  ratio bare / /predict: {bare / predict:.2f}; without the walk: {unwalked:.2f}")
+    return True
+
+
 def bench_replicas(seconds: int) -> bool:
     """Series per replica and one Prometheus's cost at 3, 50 and 150 simulated replicas."""
     from replicas import bench_replicas as run  # tests/bench/replicas.py, beside this file
@@ -678,6 +699,7 @@ SECTIONS: dict[str, Callable[[int], bool]] = {
     "swap": bench_swap,
     "live": bench_live,
     "replicas": bench_replicas,
+    "hotpath": bench_hotpath,
 }
 
 
