@@ -7,6 +7,7 @@ Each module starts its own stack (`devtools.local.plan.start_stack`) and wraps i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -22,7 +23,10 @@ from authoring.profiles import Profile
 from devtools.local.processes import ROOT, Stack
 from devtools.secrets import read_values
 
-__all__ = ["RunningStack", "wait_for"]
+__all__ = ["LIVE_WINDOWS", "RunningStack", "live_expr", "wait_for"]
+
+# What Grafana would put in a query: $__rate_interval is at least 4 scrapes; a minute holds 60.
+LIVE_WINDOWS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
 
 
 @dataclass
@@ -94,8 +98,11 @@ class RunningStack:
         )
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`."""
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, detail: Callable[[], Any] | None = None
+) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` after `timeout`, with
+    what `detail` returns then, if given."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -106,4 +113,23 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
         if last and not isinstance(last, Exception):
             return last
         time.sleep(0.5)
-    pytest.fail(f"{what}: still not true after {timeout:.0f} s (last: {last!r})")
+    more = f"; {detail()}" if detail is not None else ""
+    pytest.fail(f"{what}: still not true after {timeout:.0f} s (last: {last!r}){more}")
+
+
+def live_expr(expr: str, variables: dict[str, str]) -> str:
+    """A panel's PromQL as Grafana sends it: built-ins become windows, variables their value."""
+
+    def one(match: re.Match[str]) -> str:
+        name = next(g for g in match.groups() if g)
+        if name in LIVE_WINDOWS:
+            return LIVE_WINDOWS[name]
+        if name in variables:
+            return variables[name]
+        if name.endswith("_ms"):
+            return "60000"
+        if name.startswith("__"):
+            return "60"
+        pytest.fail(f"{expr}: unknown variable ${name}")
+
+    return re.sub(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]", one, expr)

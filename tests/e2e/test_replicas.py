@@ -52,7 +52,7 @@ from devtools.local.plan import RULES_DIR, api_service_names, start_stack
 from devtools.local.processes import loopback_profile
 from rules_py.api import REQUEST_RATE, api_down, api_replica_down
 from rules_py.model import live_input_drift, model_version_skew
-from tests.e2e.running import RunningStack, wait_for
+from tests.e2e.running import RunningStack, live_expr, wait_for
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-replicas")]
@@ -410,19 +410,20 @@ def test_an_evaluation_on_one_replica_is_the_one_value_of_every_model_panel(
         shows.update({a: replica_metric(a, MODEL_RMSE.name) for a in addresses})
         return all(v == pytest.approx(scored["rmse"]) for v in shows.values())
 
-    deadline = time.monotonic() + 60
-    while not every_replica_shows_it():
-        if time.monotonic() > deadline:
-            lines = {
-                a: [
-                    line
-                    for line in httpx.get(f"http://{a}/metrics").text.splitlines()
-                    if "rmse" in line or "evaluation_timestamp" in line
-                ]
-                for a in addresses
-            }
-            pytest.fail(f"RMSE {scored['rmse']} not on every replica: {shows}; {lines}")
-        time.sleep(0.5)
+    def what_they_show() -> str:
+        lines = {
+            a: [
+                line
+                for line in httpx.get(f"http://{a}/metrics").text.splitlines()
+                if "rmse" in line or "evaluation_timestamp" in line
+            ]
+            for a in addresses
+        }
+        return f"shown: {shows}; {lines}"
+
+    wait_for(
+        f"RMSE {scored['rmse']} on every replica", every_replica_shows_it, 60, detail=what_they_show
+    )
     print(f"every replica shows the evaluation {time.monotonic() - evaluated:.1f} s after it")
     stamps = {a: replica_metric(a, MODEL_LAST_EVALUATION_TIMESTAMP.name) for a in addresses}
     assert len({round(t or 0, 3) for t in stamps.values()}) == 1, stamps
@@ -464,15 +465,12 @@ def test_no_model_or_overview_panel_draws_one_series_per_replica(replicas: Repli
     """Beyond the evaluation rows: every query of the Model and Overview dashboards returns
     series without `instance` (one per drawn value, not per replica), except the Replicas row,
     which shows each replica on purpose."""
-    windows = {"$__rate_interval": "1m", "$__range": "5m", "$__interval": "15s"}
     checked = 0
     for dashboard in ("model_performance", "ml_api_overview"):
         for title, expr in panel_queries(dashboard):
             if title in PER_REPLICA_PANELS:
                 continue
-            for variable, window in windows.items():
-                expr = expr.replace(variable, window)
-            result = replicas.query(expr)
+            result = replicas.query(live_expr(expr, {}))
             assert not [r["metric"] for r in result if "instance" in r["metric"]], (title, expr)
             checked += 1
     assert checked > 30, checked

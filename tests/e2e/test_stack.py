@@ -44,7 +44,7 @@ from devtools.local.plan import RULES_DIR, start_stack
 from devtools.local.processes import Stack, loopback_profile
 from devtools.secrets import SECRET_FILES
 from rules_py.model import data_drift
-from tests.e2e.running import RunningStack, wait_for
+from tests.e2e.running import RunningStack, live_expr, wait_for
 
 # One stack for the whole module: under xdist (`make test`) all its tests run on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -53,8 +53,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "generated" / "grafana" / "dashboards"
 # Short enough to run in minutes, long enough for rate() to see several samples.
 INTERVAL = "1s"
-# What Grafana would put in a query: $__rate_interval is at least 4 scrapes; a minute holds 60.
-LIVE_WINDOWS = {"__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
 # Selections that have data only after an event: (pattern searched in a panel's PromQL, reason,
 # the test that produces the event and then requires those panels to have data too).
 AFTER_EVENT = (
@@ -123,24 +121,6 @@ def variable_values(live: Live, variable: dict[str, Any]) -> list[str]:
     else:
         values = set(httpx.get(f"{live.prometheus}/api/v1/label/{label}/values").json()["data"])
     return sorted(values)
-
-
-def live_expr(expr: str, variables: dict[str, str]) -> str:
-    """A panel's PromQL as Grafana sends it: built-ins become windows, variables their value."""
-
-    def one(match: re.Match[str]) -> str:
-        name = next(g for g in match.groups() if g)
-        if name in LIVE_WINDOWS:
-            return LIVE_WINDOWS[name]
-        if name in variables:
-            return variables[name]
-        if name.endswith("_ms"):
-            return "60000"
-        if name.startswith("__"):
-            return "60"
-        pytest.fail(f"{expr}: unknown variable ${name}")
-
-    return re.sub(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]", one, expr)
 
 
 def _walk(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
